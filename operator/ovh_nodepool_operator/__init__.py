@@ -1,0 +1,3 @@
+"""Kubernetes operator that manages OVHcloud Managed Kubernetes node pools."""
+
+__version__ = "0.1.0"

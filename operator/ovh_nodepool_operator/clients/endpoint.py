@@ -1,0 +1,99 @@
+"""Build python-ovh clients, for a named OVH endpoint or for an API base URL.
+
+python-ovh 1.2.0 only accepts endpoint names (`ovh-eu`, `ovh-ca`, …). The operator also accepts
+an absolute base URL such as `https://eu.api.ovh.com/1.0`, or a plain-HTTP URL on a loopback
+address for the OVH API simulator. This module is the one place that points a client at a URL.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from urllib.parse import urlsplit
+
+import ovh
+from ovh.client import ENDPOINTS
+from ovh.oauth2 import OAuth2
+
+from ovh_nodepool_operator.clients.credentials import Credentials
+from ovh_nodepool_operator.domain.errors import CredentialsConfigError
+
+OAUTH2_TOKEN_PATH = "/auth/oauth2/token"  # noqa: S105 - a URL path, not a password
+
+
+def is_base_url(endpoint: str) -> bool:
+    """Tell whether the endpoint is a URL rather than a python-ovh endpoint name."""
+    return endpoint.startswith(("https://", "http://"))
+
+
+def validate_endpoint(endpoint: str) -> None:
+    """Reject an endpoint that is neither a known name nor a usable base URL."""
+    if not is_base_url(endpoint):
+        if endpoint not in ENDPOINTS:
+            names = ", ".join(sorted(ENDPOINTS))
+            raise CredentialsConfigError(
+                f"Unknown OVH endpoint {endpoint!r}: use one of {names}, or a base URL."
+            )
+        return
+
+    parts = urlsplit(endpoint)
+    if not parts.hostname:
+        raise CredentialsConfigError(f"The OVH endpoint URL {endpoint!r} has no host.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise CredentialsConfigError(
+            f"The OVH endpoint URL {endpoint!r} uses plain HTTP on a non-loopback host: "
+            "use https, because the OVH API only serves HTTPS."
+        )
+
+
+def build_client(credentials: Credentials, *, timeout: float) -> ovh.Client:
+    """Return a python-ovh client for the credentials, with a timeout on every call."""
+    validate_endpoint(credentials.endpoint)
+    name = "ovh-eu" if is_base_url(credentials.endpoint) else credentials.endpoint
+
+    client = ovh.Client(
+        endpoint=name,
+        application_key=credentials.application_key,
+        application_secret=_reveal(credentials.application_secret),
+        consumer_key=_reveal(credentials.consumer_key),
+        client_id=credentials.client_id,
+        client_secret=_reveal(credentials.client_secret),
+        timeout=timeout,
+    )
+    if is_base_url(credentials.endpoint):
+        _point_at_base_url(client, credentials)
+    return client
+
+
+def _point_at_base_url(client: ovh.Client, credentials: Credentials) -> None:
+    # NOTE: python-ovh 1.2.0 keeps the base URL in `_endpoint` and the OAuth2 token URL in
+    # `_oauth2`; both are read on every call, so replacing them here is enough.
+    base = credentials.endpoint.rstrip("/")
+    client._endpoint = base
+
+    if credentials.client_id is None:
+        return
+    parts = urlsplit(base)
+    if parts.scheme == "http":
+        # oauthlib refuses plain-HTTP token URLs; validate_endpoint allows them on loopback only.
+        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    client._oauth2 = OAuth2(
+        client_id=credentials.client_id,
+        client_secret=_reveal(credentials.client_secret),
+        token_url=f"{parts.scheme}://{parts.netloc}{OAUTH2_TOKEN_PATH}",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _reveal(value: object) -> str | None:
+    if value is None:
+        return None
+    return str(value.get_secret_value()) if hasattr(value, "get_secret_value") else str(value)

@@ -1,0 +1,235 @@
+"""The OVH API adapter: rate-limited, timed-out calls for the routes the operator uses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ovh
+import ovh.exceptions
+import requests
+
+from ovh_nodepool_operator.clients.credentials import Credentials
+from ovh_nodepool_operator.clients.endpoint import build_client
+from ovh_nodepool_operator.clients.ratelimit import TokenBucket
+from ovh_nodepool_operator.domain import errors
+from ovh_nodepool_operator.domain.models import OvhCluster, OvhPool
+
+KUBE = "/cloud/project/{serviceName}/kube/{kubeId}"
+POOLS = KUBE + "/nodepool"
+POOL = POOLS + "/{nodePoolId}"
+
+CREDENTIAL_ERROR_CODES = {
+    "INVALID_KEY",
+    "INVALID_CREDENTIAL",
+    "NOT_CREDENTIAL",
+    "INVALID_SIGNATURE",
+}
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One finished OVH call, for metrics: route template, method, outcome, seconds."""
+
+    route: str
+    method: str
+    status: str
+    seconds: float
+
+
+CallObserver = Callable[[CallRecord], None]
+
+
+class OvhApi:
+    """Node pool operations of one OVH credential.
+
+    Every call waits for the credential's token bucket, runs in a worker thread because
+    python-ovh blocks, and raises only errors of `ovh_nodepool_operator.domain.errors`.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        bucket: TokenBucket,
+        timeout: float,
+        observer: CallObserver | None = None,
+    ) -> None:
+        self.identity = credentials.identity
+        self._client = build_client(credentials, timeout=timeout)
+        self._bucket = bucket
+        self._observer = observer
+        self.last_success: float | None = None
+
+    async def list_projects(self) -> list[str]:
+        """Return the ids of the Public Cloud projects the credential reaches."""
+        result = await self._call("GET", "/cloud/project", "/cloud/project")
+        return [str(item) for item in result]
+
+    async def list_clusters(self, project_id: str) -> list[str]:
+        """Return the ids of the MKS clusters of a project."""
+        path = f"/cloud/project/{project_id}/kube"
+        result = await self._call_in_cluster("GET", path, "/cloud/project/{serviceName}/kube")
+        return [str(item) for item in result]
+
+    async def get_cluster(self, project_id: str, kube_id: str) -> OvhCluster:
+        """Return one MKS cluster."""
+        path = f"/cloud/project/{project_id}/kube/{kube_id}"
+        return OvhCluster.model_validate(await self._call_in_cluster("GET", path, KUBE))
+
+    async def list_pools(self, project_id: str, kube_id: str) -> list[OvhPool]:
+        """Return every node pool of a cluster, in one call."""
+        path = f"/cloud/project/{project_id}/kube/{kube_id}/nodepool"
+        result = await self._call_in_cluster("GET", path, POOLS)
+        return [OvhPool.model_validate(item) for item in result]
+
+    async def get_pool(self, project_id: str, kube_id: str, pool_id: str) -> OvhPool:
+        """Return one node pool, or raise PoolNotFoundError."""
+        path = f"/cloud/project/{project_id}/kube/{kube_id}/nodepool/{pool_id}"
+        return OvhPool.model_validate(await self._call("GET", path, POOL))
+
+    async def create_pool(self, project_id: str, kube_id: str, body: dict[str, Any]) -> OvhPool:
+        """Create a node pool and return it as OVH answered."""
+        path = f"/cloud/project/{project_id}/kube/{kube_id}/nodepool"
+        return OvhPool.model_validate(await self._call_in_cluster("POST", path, POOLS, body))
+
+    async def update_pool(
+        self, project_id: str, kube_id: str, pool_id: str, body: dict[str, Any]
+    ) -> None:
+        """Change the mutable fields of a node pool."""
+        path = f"/cloud/project/{project_id}/kube/{kube_id}/nodepool/{pool_id}"
+        await self._call("PUT", path, POOL, body)
+
+    async def delete_pool(self, project_id: str, kube_id: str, pool_id: str) -> None:
+        """Ask OVH to delete a node pool; OVH deletes it in the background."""
+        path = f"/cloud/project/{project_id}/kube/{kube_id}/nodepool/{pool_id}"
+        await self._call("DELETE", path, POOL)
+
+    async def _call_in_cluster(
+        self, method: str, path: str, route: str, body: dict[str, Any] | None = None
+    ) -> Any:
+        # On project and cluster routes a 404 or 403 means the project or cluster is out of reach.
+        try:
+            return await self._call(method, path, route, body)
+        except (errors.PoolNotFoundError, errors.AccessDeniedError) as error:
+            raise errors.ClusterNotFoundError(
+                f"OVH cannot find the project or cluster in {path}, or the credentials "
+                f"{self.identity} may not reach it: {error.message}",
+                query_id=error.query_id,
+            ) from None
+
+    async def _call(
+        self, method: str, path: str, route: str, body: dict[str, Any] | None = None
+    ) -> Any:
+        await self._bucket.acquire()
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            result = await asyncio.to_thread(self._send, method, path, body)
+            outcome = "ok"
+            self.last_success = time.time()
+            return result
+        except errors.OperatorError as error:
+            outcome = error.reason
+            raise
+        finally:
+            if self._observer is not None:
+                record = CallRecord(route, method, outcome, time.monotonic() - started)
+                self._observer(record)
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        try:
+            if body is None:
+                return self._client.call(method, path)
+            return self._client.call(method, path, body)
+        except ovh.exceptions.APIError as error:
+            raise translate_error(error) from None
+
+
+def translate_error(error: ovh.exceptions.APIError) -> errors.OperatorError:
+    """Translate a python-ovh exception into the operator's taxonomy.
+
+    The messages carry OVH's text and query id but never a request header or a secret.
+    """
+    query_id = getattr(error, "query_id", None)
+    message = _ovh_message(error)
+    response: requests.Response | None = getattr(error, "response", None)
+    status = response.status_code if response is not None else None
+
+    if isinstance(error, ovh.exceptions.HTTPError):
+        return errors.TransientError(f"OVH API unreachable: {_cause_name(error)}")
+    if isinstance(error, ovh.exceptions.InvalidResponse):
+        return errors.TransientError("OVH API returned a body that is not JSON.")
+    if isinstance(error, ovh.exceptions.OAuth2FailureError):
+        return errors.InvalidCredentialsError(
+            "OVH rejected the OAuth2 client id or secret: check clientId and clientSecret."
+        )
+    if _error_code(response) in CREDENTIAL_ERROR_CODES or status == 401:
+        return errors.InvalidCredentialsError(
+            f"OVH rejected the credentials: {message}. Check the application key, application "
+            "secret and consumer key, and that the consumer key is validated and not revoked.",
+            query_id=query_id,
+        )
+    return _translate_status(status, message, query_id, response)
+
+
+def _translate_status(
+    status: int | None, message: str, query_id: str | None, response: requests.Response | None
+) -> errors.OperatorError:
+    if status == 404:
+        return errors.PoolNotFoundError(message, query_id=query_id)
+    if status == 403:
+        return errors.AccessDeniedError(
+            f"OVH denied the call: {message}. Grant the consumer key the node pool routes.",
+            query_id=query_id,
+        )
+    if status == 400 and "IntegrityError" in message:
+        return errors.PoolBusyError(message, query_id=query_id)
+    if status in (400, 409):
+        return errors.RejectedError(f"OVH rejected the request: {message}", query_id=query_id)
+    if status == 429 or (status is not None and status >= 500):
+        return errors.TransientError(
+            f"OVH API answered HTTP {status}: {message}",
+            query_id=query_id,
+            retry_after=_retry_after(response),
+        )
+    return errors.RejectedError(f"OVH API answered HTTP {status}: {message}", query_id=query_id)
+
+
+def _ovh_message(error: ovh.exceptions.APIError) -> str:
+    # APIError keeps the body's message as its first argument; str(error) appends the query id.
+    if error.args and isinstance(error.args[0], str):
+        return error.args[0]
+    return type(error).__name__
+
+
+def _cause_name(error: ovh.exceptions.APIError) -> str:
+    causes = [arg for arg in error.args if isinstance(arg, BaseException)]
+    if causes:
+        return type(causes[0]).__name__
+    return "network error"
+
+
+def _error_code(response: requests.Response | None) -> str | None:
+    if response is None:
+        return None
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data.get("errorCode") if isinstance(data, dict) else None
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Kopf handlers of OVHNodePool objects and the orchestration they call."""

@@ -1,0 +1,107 @@
+"""Kopf handler registrations. Each handler parses its input and calls the reconciler.
+
+`kopf run -m ovh_nodepool_operator.handlers.operator` loads this module; the CLI's `run` command
+does that with the settings' flags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+from typing import Any
+
+import kopf
+
+from ovh_nodepool_operator.clients.kube import KubeApi, load_configuration
+from ovh_nodepool_operator.domain.models import API_GROUP, API_VERSION, PLURAL
+from ovh_nodepool_operator.handlers.deletion import finalize
+from ovh_nodepool_operator.handlers.reconcile import Reconciler
+from ovh_nodepool_operator.handlers.runtime import CredentialStore, Runtime
+from ovh_nodepool_operator.handlers.state import object_state
+from ovh_nodepool_operator.settings import OperatorSettings
+
+SETTINGS = OperatorSettings()
+RESOURCE = (API_GROUP, API_VERSION, PLURAL)
+FINALIZER = f"{API_GROUP}/finalizer"
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Set Kopf's storage names and build the runtime shared by all objects."""
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=API_GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=API_GROUP, key="last-handled-configuration"
+    )
+    settings.posting.level = logging.WARNING
+    settings.execution.max_workers = 16
+
+    # python-ovh and kubernetes block, so their calls run in threads; give them enough.
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=16))
+
+    load_configuration()
+    kube = KubeApi()
+    runtime = Runtime(settings=SETTINGS, kube=kube, credentials=CredentialStore(kube, SETTINGS))
+    memo["reconciler"] = Reconciler(runtime)
+
+
+def _reconciler(memo: kopf.Memo) -> Reconciler:
+    reconciler = memo["reconciler"]
+    assert isinstance(reconciler, Reconciler)
+    return reconciler
+
+
+@kopf.on.create(*RESOURCE)
+@kopf.on.update(*RESOURCE)
+async def apply_spec(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    """Act on a new or changed spec at once, with a listing at most a few seconds old."""
+    reconciler = _reconciler(memo)
+    state = object_state(memo)
+    state.retry_at = 0.0
+    max_age = SETTINGS.event_freshness_seconds
+    await reconciler.reconcile(body, state, logger, max_age=max_age, force=True)
+
+
+@kopf.on.resume(*RESOURCE)
+async def resume(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    """Check an existing object after a restart, sharing one listing per cluster."""
+    reconciler = _reconciler(memo)
+    max_age = SETTINGS.observe_interval_seconds
+    await reconciler.reconcile(body, object_state(memo), logger, max_age=max_age, force=True)
+
+
+@kopf.timer(*RESOURCE, interval=SETTINGS.tick_seconds, initial_delay=SETTINGS.tick_seconds)
+async def observe(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    """Follow the pool at OVH: progress of changes, drift, and retries after errors."""
+    state = object_state(memo)
+    if state.lock.locked():
+        return
+
+    retrying = state.retry_at > 0.0
+    if retrying and time.monotonic() < state.retry_at:
+        return
+    if retrying:
+        state.retry_at = 0.0
+
+    busy = SETTINGS.busy_interval_seconds
+    max_age = busy if state.busy else SETTINGS.observe_interval_seconds
+    await _reconciler(memo).reconcile(body, state, logger, max_age=max_age, force=retrying)
+
+
+@kopf.on.delete(*RESOURCE)
+async def release(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    """Delete the OVH pool (deletionPolicy Delete) or leave it (Orphan), then release."""
+    await finalize(_reconciler(memo).runtime, body, object_state(memo), logger)
+
+
+@kopf.on.probe(id="lastOvhSuccess")
+def last_ovh_success(memo: kopf.Memo, **_: Any) -> str | None:
+    """Report when an OVH call last succeeded, for the liveness endpoint."""
+    reconciler = memo.get("reconciler")
+    if not isinstance(reconciler, Reconciler):
+        return None
+    last = reconciler.runtime.last_ovh_success()
+    return None if last is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last))

@@ -1,0 +1,448 @@
+"""Bring one OVHNodePool's OVH pool in line with its spec, and report the result in status.
+
+Called by the create, update and resume handlers (forced) and by the timer (only when a new
+listing of the cluster arrived). All OVH reads go through the shared ClusterObserver.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ovh_nodepool_operator.clients.ovh_api import OvhApi
+from ovh_nodepool_operator.domain import errors
+from ovh_nodepool_operator.domain.models import USER_ERROR_STATUSES, OvhPool
+from ovh_nodepool_operator.domain.planner import (
+    CreatePool,
+    ImmutableMismatch,
+    NoChange,
+    UpdatePool,
+    WaitForPool,
+    plan_create,
+    plan_update,
+)
+from ovh_nodepool_operator.domain.status import (
+    State,
+    Verdict,
+    build_conditions,
+    build_status,
+    timestamp,
+)
+from ovh_nodepool_operator.handlers.objects import NodePoolObject, parse_object, post_event
+from ovh_nodepool_operator.handlers.runtime import Runtime, Snapshot
+from ovh_nodepool_operator.handlers.state import ObjectState
+
+BUSY_REASONS = {
+    "INSTALLING": "Creating",
+    "UPSCALING": "Resizing",
+    "DOWNSCALING": "Resizing",
+    "RESIZING": "Resizing",
+    "DELETING": "Deleting",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A verdict and the live pool it was reached with (None when there is none)."""
+
+    verdict: Verdict
+    pool: OvhPool | None
+
+
+class Reconciler:
+    """Reconcile OVHNodePool objects with the shared runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+
+    async def reconcile(
+        self,
+        body: Mapping[str, Any],
+        state: ObjectState,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+        *,
+        max_age: float,
+        force: bool,
+    ) -> None:
+        """Reconcile once. Without `force`, do nothing unless a new listing arrived."""
+        async with state.lock:
+            try:
+                obj = parse_object(body)
+                outcome = await self._converge(obj, state, logger, max_age=max_age, force=force)
+            except errors.OperatorError as error:
+                await self._report_error(body, state, logger, error)
+                return
+
+            if outcome is None:
+                return
+            state.failures = 0
+            state.retry_at = 0.0
+            state.busy = outcome.verdict.state == "Reconciling"
+            await self._report(body, obj, state, logger, outcome)
+
+    async def _converge(
+        self,
+        obj: NodePoolObject,
+        state: ObjectState,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+        *,
+        max_age: float,
+        force: bool,
+    ) -> Outcome | None:
+        credentials = await self.runtime.credentials.resolve(
+            obj.namespace, obj.spec.credentials_secret_ref
+        )
+        api = self.runtime.api_for(credentials)
+        snapshot = await self.runtime.observer.snapshot(
+            api, obj.spec.project_id, obj.spec.kube_id, max_age=max_age
+        )
+        if not force and snapshot.version == state.seen_version:
+            return None
+        state.seen_version = snapshot.version
+
+        pool = await self._locate(api, obj, snapshot, logger)
+        if pool is None:
+            return await self._create(api, obj, logger)
+        return await self._apply(api, obj, pool, logger)
+
+    async def _locate(
+        self,
+        api: OvhApi,
+        obj: NodePoolObject,
+        snapshot: Snapshot,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    ) -> OvhPool | None:
+        """Find the object's pool, adopting or refusing a pool it did not create."""
+        recorded_id = obj.status.get("nodePoolId")
+        if recorded_id:
+            return await self._recorded_pool(api, obj, snapshot, str(recorded_id), logger)
+
+        # The name was recorded before the POST: a pool of that name is the one it created.
+        intent = obj.status.get("nodePoolName")
+        if intent:
+            pool = snapshot.by_name(str(intent))
+            if pool is not None:
+                await self._record_pool_id(obj, pool, logger, "found after a restart")
+            return pool
+
+        if obj.adopt:
+            return await self._adopt(obj, snapshot, logger)
+
+        existing = snapshot.by_name(obj.pool_name)
+        if existing is not None:
+            raise errors.PoolExistsError(
+                f"A node pool named {obj.pool_name!r} (id {existing.id}) already exists in "
+                f"cluster {obj.spec.kube_id} and this object did not create it. To manage it, "
+                f"annotate the object with ovh.nodepool-operator.io/adopt=true; to create a new "
+                "pool, set spec.name to an unused name."
+            )
+        return None
+
+    async def _recorded_pool(
+        self,
+        api: OvhApi,
+        obj: NodePoolObject,
+        snapshot: Snapshot,
+        pool_id: str,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    ) -> OvhPool | None:
+        pool = snapshot.by_id(pool_id)
+        if pool is not None:
+            return pool
+
+        # A listing can lag behind a creation, so ask for the pool itself before giving up on it.
+        try:
+            return await api.get_pool(obj.spec.project_id, obj.spec.kube_id, pool_id)
+        except errors.PoolNotFoundError:
+            pass
+
+        message = f"OVH node pool {obj.pool_name} (id {pool_id}) was deleted outside the operator."
+        logger.warning(message)
+        self._event(obj, "Warning", "PoolMissing", message)
+        await self.runtime.kube.patch_status(
+            obj.namespace, obj.name, {"nodePoolId": None, "nodePoolName": None}
+        )
+        return None
+
+    async def _adopt(
+        self,
+        obj: NodePoolObject,
+        snapshot: Snapshot,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    ) -> OvhPool:
+        if obj.adopt == "true":
+            pool = snapshot.by_name(obj.pool_name)
+            wanted = f"named {obj.pool_name!r}"
+        else:
+            pool = snapshot.by_id(str(obj.adopt))
+            wanted = f"with id {obj.adopt}"
+        if pool is None:
+            raise errors.AdoptionTargetError(
+                f"The adopt annotation asks for a node pool {wanted}, but cluster "
+                f"{obj.spec.kube_id} has none: fix the annotation value or remove it."
+            )
+
+        await self._record_pool_id(obj, pool, logger, "adopted")
+        self._event(obj, "Normal", "Adopted", f"Adopted OVH node pool {pool.name} (id {pool.id}).")
+        return pool
+
+    async def _record_pool_id(
+        self,
+        obj: NodePoolObject,
+        pool: OvhPool,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+        how: str,
+    ) -> None:
+        await self.runtime.kube.patch_status(
+            obj.namespace, obj.name, {"nodePoolId": pool.id, "nodePoolName": pool.name}
+        )
+        logger.info(f"OVH node pool {pool.name} (id {pool.id}) {how}.")
+
+    async def _create(
+        self,
+        api: OvhApi,
+        obj: NodePoolObject,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    ) -> Outcome:
+        if obj.observe_only:
+            message = (
+                f"No node pool named {obj.pool_name!r} exists in cluster {obj.spec.kube_id}, "
+                "and managementPolicy ObserveOnly never creates one."
+            )
+            return Outcome(Verdict("Stalled", "PoolNotFound", message), None)
+        if obj.paused:
+            message = f"Creation of node pool {obj.pool_name!r} waits: the object is paused."
+            return Outcome(Verdict("Reconciling", "Paused", message), None)
+
+        plan: CreatePool = plan_create(obj.spec, obj.pool_name)
+        spec = obj.spec
+
+        # Record the intent first: a restart after the POST then finds the pool by this name.
+        await self.runtime.kube.patch_status(
+            obj.namespace, obj.name, {"nodePoolName": obj.pool_name, "nodePoolId": None}
+        )
+        try:
+            created = await api.create_pool(spec.project_id, spec.kube_id, plan.body)
+        except errors.TransientError:
+            raise  # The POST may have reached OVH: keep the intent so a retry finds the pool.
+        except errors.OperatorError:
+            # OVH answered and refused: no pool exists, so deletion must not wait for one.
+            await self.runtime.kube.patch_status(obj.namespace, obj.name, {"nodePoolName": None})
+            raise
+        self.runtime.observer.mark_written(api, spec.project_id, spec.kube_id)
+        await self.runtime.kube.patch_status(obj.namespace, obj.name, {"nodePoolId": created.id})
+
+        message = (
+            f"Created OVH node pool {created.name} (id {created.id}) in cluster {spec.kube_id} "
+            f"with {plan.body['desiredNodes']} node(s) of flavor {spec.flavor_name}."
+        )
+        logger.info(message)
+        self._event(obj, "Normal", "Created", message)
+        return Outcome(Verdict("Reconciling", "Creating", message), created)
+
+    async def _apply(
+        self,
+        api: OvhApi,
+        obj: NodePoolObject,
+        pool: OvhPool,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    ) -> Outcome:
+        plan = plan_update(obj.spec, pool)
+        if isinstance(plan, ImmutableMismatch):
+            fields = ", ".join(plan.fields)
+            message = (
+                f"OVH node pool {pool.name} (id {pool.id}) differs from the spec on {fields}, "
+                "which OVH cannot change in place: set these fields to the pool's values, or "
+                "create a new OVHNodePool with another name."
+            )
+            return Outcome(Verdict("Stalled", "ImmutableFieldMismatch", message), pool)
+        if isinstance(plan, WaitForPool):
+            reason = BUSY_REASONS.get(plan.status, "Busy")
+            message = f"OVH node pool {pool.name} is {plan.status}; waiting for it to finish."
+            return Outcome(Verdict("Reconciling", reason, message), pool)
+        if isinstance(plan, NoChange):
+            return Outcome(settled_verdict(pool), pool)
+        return await self._update(api, obj, pool, plan, logger)
+
+    async def _update(
+        self,
+        api: OvhApi,
+        obj: NodePoolObject,
+        pool: OvhPool,
+        plan: UpdatePool,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    ) -> Outcome:
+        fields = ", ".join(plan.changed)
+        if obj.observe_only or obj.paused:
+            why = "managementPolicy is ObserveOnly" if obj.observe_only else "the object is paused"
+            message = f"OVH node pool {pool.name} differs from the spec on {fields}; {why}."
+            if obj.observe_only and pool.status == "READY":
+                return Outcome(Verdict("Ready", "Observed", message), pool)
+            reason = "Observed" if obj.observe_only else "Paused"
+            return Outcome(Verdict("Reconciling", reason, message), pool)
+
+        spec = obj.spec
+        await api.update_pool(spec.project_id, spec.kube_id, pool.id, plan.body)
+        self.runtime.observer.mark_written(api, spec.project_id, spec.kube_id)
+
+        # The spec was already applied once, so a difference now was made outside the operator.
+        drifted = obj.status.get("observedGeneration") == obj.generation and _was_ready(obj)
+        changes = ", ".join(f"{key}={_short(value)}" for key, value in plan.body.items())
+        if drifted:
+            message = (
+                f"Put back {fields} of OVH node pool {pool.name} (id {pool.id}), changed "
+                f"outside the operator: {changes}."
+            )
+            reason = "DriftCorrected"
+        else:
+            message = f"Updated OVH node pool {pool.name} (id {pool.id}): {changes}."
+            reason = "Updated"
+        logger.info(message)
+        self._event(obj, "Normal", reason, message)
+
+        verdict_reason = "Resizing" if "desiredNodes" in plan.body else "Updating"
+        return Outcome(Verdict("Reconciling", verdict_reason, message), pool)
+
+    async def _report(
+        self,
+        body: Mapping[str, Any],
+        obj: NodePoolObject,
+        state: ObjectState,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+        outcome: Outcome,
+    ) -> None:
+        verdict = outcome.verdict
+        now = datetime.now(UTC)
+        status = build_status(
+            obj.spec,
+            outcome.pool,
+            verdict,
+            generation=obj.generation,
+            previous=obj.status,
+            now=now,
+            paused=obj.paused,
+        )
+        self._announce(obj, state, logger, verdict)
+        await self._write_status(obj, state, status, now)
+
+    async def _report_error(
+        self,
+        body: Mapping[str, Any],
+        state: ObjectState,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+        error: errors.OperatorError,
+    ) -> None:
+        """Report an error in the conditions, keeping the last known pool figures."""
+        state.failures += 1
+        state.busy = not error.stalled
+        state.retry_at = time.monotonic() + self._retry_delay(error, state.failures)
+
+        state_name: State = "Stalled" if error.stalled else "Reconciling"
+        verdict = Verdict(state_name, error.reason, error.describe())
+        metadata = body.get("metadata") or {}
+        previous = dict(body.get("status") or {})
+        generation = int(metadata.get("generation") or 0)
+        now = datetime.now(UTC)
+        status: dict[str, Any] = {
+            "observedGeneration": generation,
+            "conditions": build_conditions(
+                verdict, generation=generation, previous=previous.get("conditions") or [], now=now
+            ),
+        }
+
+        changed = state.last_verdict != (verdict.reason, verdict.message)
+        state.last_verdict = (verdict.reason, verdict.message)
+        if changed:
+            logger.warning(f"Reconciliation failed ({error.reason}): {error.describe()}")
+            post_event(body, "Warning", error.reason, error.describe())
+
+        if changed or _differs(previous, status):
+            await self.runtime.kube.patch_status(
+                str(metadata.get("namespace", "")), str(metadata.get("name", "")), status
+            )
+
+    def _retry_delay(self, error: errors.OperatorError, failures: int) -> float:
+        if error.stalled:
+            return self.settings.stalled_retry_seconds
+        if isinstance(error, errors.TransientError) and error.retry_after is not None:
+            return min(error.retry_after, self.settings.backoff_max_seconds)
+
+        # Exponential backoff with jitter, so many objects do not retry in step.
+        base = min(self.settings.backoff_max_seconds, 2.0 ** min(failures, 10))
+        return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not cryptography
+
+    def _announce(
+        self,
+        obj: NodePoolObject,
+        state: ObjectState,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+        verdict: Verdict,
+    ) -> None:
+        key = (verdict.reason, verdict.message)
+        if state.last_verdict == key:
+            return
+        state.last_verdict = key
+
+        if verdict.state == "Ready" and verdict.reason == "InSync":
+            logger.info(f"OVH node pool {obj.pool_name} is ready: {verdict.message}")
+            self._event(obj, "Normal", "Ready", verdict.message)
+        elif verdict.state == "Stalled":
+            logger.warning(f"Reconciliation stalled ({verdict.reason}): {verdict.message}")
+            self._event(obj, "Warning", verdict.reason, verdict.message)
+
+    async def _write_status(
+        self, obj: NodePoolObject, state: ObjectState, status: dict[str, Any], now: datetime
+    ) -> None:
+        # Skip a write that changes nothing, but refresh lastSyncTime now and then.
+        stale = time.monotonic() - state.status_written_at > self.settings.status_refresh_seconds
+        if not _differs(obj.status, status) and not stale:
+            return
+        status["lastSyncTime"] = timestamp(now)
+        await self.runtime.kube.patch_status(obj.namespace, obj.name, status)
+        state.status_written_at = time.monotonic()
+
+    def _event(self, obj: NodePoolObject, kind: str, reason: str, message: str) -> None:
+        post_event(obj.reference, kind, reason, message)
+
+
+def settled_verdict(pool: OvhPool) -> Verdict:
+    """Judge a pool that needs no write: ready, still converging, or stuck at OVH."""
+    if pool.status in USER_ERROR_STATUSES:
+        return Verdict(
+            "Stalled",
+            "PoolError",
+            f"OVH reports node pool {pool.name} as {pool.status}: check quotas and the pool in "
+            "the OVH control panel.",
+        )
+    if pool.status == "READY" and pool.current_nodes == pool.desired_nodes:
+        return Verdict(
+            "Ready",
+            "InSync",
+            f"Node pool {pool.name} has {pool.current_nodes} of {pool.desired_nodes} node(s), "
+            f"{pool.available_nodes} available.",
+        )
+    return Verdict(
+        "Reconciling",
+        "Resizing",
+        f"Node pool {pool.name} has {pool.current_nodes} of {pool.desired_nodes} node(s).",
+    )
+
+
+def _differs(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    return any(previous.get(key) != value for key, value in status.items())
+
+
+def _was_ready(obj: NodePoolObject) -> bool:
+    conditions = obj.status.get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,37 @@
+"""Per-object memory kept between handler calls, in Kopf's per-object memo."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+
+@dataclass
+class ObjectState:
+    """What the operator remembers about one OVHNodePool while it runs.
+
+    Nothing here must survive a restart: the object's status holds what must.
+    """
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    busy: bool = True
+    retry_at: float = 0.0
+    failures: int = 0
+    seen_version: int = -1
+    seen_generation: int = -1
+    last_verdict: tuple[str, str] | None = None
+    delete_requested_at: float | None = None
+    status_written_at: float = 0.0
+
+
+def object_state(memo: kopf.Memo) -> ObjectState:
+    """Return the object's state, creating it on first use."""
+    state: Any = memo.get("object_state")
+    if isinstance(state, ObjectState):
+        return state
+    created = ObjectState()
+    memo["object_state"] = created
+    return created
