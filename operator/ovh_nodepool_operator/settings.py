@@ -55,7 +55,9 @@ class OperatorSettings(BaseSettings):
         300.0, gt=0, description="Seconds after which lastSyncTime is rewritten with no change."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["text", "json"] = "text"
+    log_format: Literal["full", "plain", "json"] = Field(
+        "full", description="Kopf log format: full (with the object), plain, or json."
+    )
     metrics_port: int = Field(9090, ge=0, le=65535, description="Prometheus port; 0 disables.")
     health_port: int = Field(8080, ge=0, le=65535, description="Liveness port; 0 disables.")
     peering: str | None = Field(

@@ -56,7 +56,8 @@ def credentials_from_mapping(data: Mapping[str, str], *, source: str) -> Credent
 
     `source` names where the keys came from, for the error message; it never holds a value.
     """
-    present = {key for key, value in data.items() if value}
+    # A value of only whitespace, as `echo` leaves in a Secret, counts as missing.
+    present = {key for key, value in data.items() if value and value.strip()}
     if "endpoint" not in present:
         raise CredentialsConfigError(
             f"{source} has no 'endpoint' key: set it to an OVH endpoint name "

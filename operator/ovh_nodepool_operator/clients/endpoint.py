@@ -12,6 +12,8 @@ import os
 from urllib.parse import urlsplit
 
 import ovh
+import ovh.config
+import ovh.exceptions
 from ovh.client import ENDPOINTS
 from ovh.oauth2 import OAuth2
 
@@ -19,6 +21,27 @@ from ovh_nodepool_operator.clients.credentials import Credentials
 from ovh_nodepool_operator.domain.errors import CredentialsConfigError
 
 OAUTH2_TOKEN_PATH = "/auth/oauth2/token"  # noqa: S105 - a URL path, not a password
+LIBRARY_VARIABLES = (
+    "OVH_ENDPOINT",
+    "OVH_APPLICATION_KEY",
+    "OVH_APPLICATION_SECRET",
+    "OVH_CONSUMER_KEY",
+    "OVH_CLIENT_ID",
+    "OVH_CLIENT_SECRET",
+)
+
+
+def detach_library_configuration() -> None:
+    """Stop python-ovh from reading credentials on its own.
+
+    python-ovh fills every key it is given as None from `OVH_*` variables and from `ovh.conf`
+    files. The operator reads its own credentials into its settings first; without this, a
+    client built for an object's Secret would mix in the operator's keys. Call it once at
+    start-up, before any thread runs.
+    """
+    for name in LIBRARY_VARIABLES:
+        os.environ.pop(name, None)
+    ovh.config.CONFIG_PATH.clear()
 
 
 def is_base_url(endpoint: str) -> bool:
@@ -51,15 +74,18 @@ def build_client(credentials: Credentials, *, timeout: float) -> ovh.Client:
     validate_endpoint(credentials.endpoint)
     name = "ovh-eu" if is_base_url(credentials.endpoint) else credentials.endpoint
 
-    client = ovh.Client(
-        endpoint=name,
-        application_key=credentials.application_key,
-        application_secret=_reveal(credentials.application_secret),
-        consumer_key=_reveal(credentials.consumer_key),
-        client_id=credentials.client_id,
-        client_secret=_reveal(credentials.client_secret),
-        timeout=timeout,
-    )
+    try:
+        client = ovh.Client(
+            endpoint=name,
+            application_key=credentials.application_key,
+            application_secret=_reveal(credentials.application_secret),
+            consumer_key=_reveal(credentials.consumer_key),
+            client_id=credentials.client_id,
+            client_secret=_reveal(credentials.client_secret),
+            timeout=timeout,
+        )
+    except (ovh.exceptions.InvalidConfiguration, ovh.exceptions.InvalidRegion) as error:
+        raise CredentialsConfigError(f"Invalid OVH credentials configuration: {error}") from None
     if is_base_url(credentials.endpoint):
         _point_at_base_url(client, credentials)
     return client

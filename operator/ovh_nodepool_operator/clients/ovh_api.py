@@ -41,6 +41,11 @@ class CallRecord:
 
 
 CallObserver = Callable[[CallRecord], None]
+CREDENTIAL_EXCEPTIONS = (
+    ovh.exceptions.InvalidKey,
+    ovh.exceptions.InvalidCredential,
+    ovh.exceptions.NotCredential,
+)
 
 
 class OvhApi:
@@ -163,9 +168,16 @@ def translate_error(error: ovh.exceptions.APIError) -> errors.OperatorError:
         return errors.TransientError(f"OVH API unreachable: {_cause_name(error)}")
     if isinstance(error, ovh.exceptions.InvalidResponse):
         return errors.TransientError("OVH API returned a body that is not JSON.")
+    if isinstance(error, ovh.exceptions.NetworkError):
+        return errors.TransientError("OVH API connection failed before an answer.")
     if isinstance(error, ovh.exceptions.OAuth2FailureError):
         return errors.InvalidCredentialsError(
             "OVH rejected the OAuth2 client id or secret: check clientId and clientSecret."
+        )
+    if response is None and isinstance(error, CREDENTIAL_EXCEPTIONS):
+        # python-ovh raises these itself, with no request sent, when a key is empty.
+        return errors.InvalidCredentialsError(
+            f"The OVH credentials are incomplete: {message}. Check the credentials' keys."
         )
     if _error_code(response) in CREDENTIAL_ERROR_CODES or status == 401:
         return errors.InvalidCredentialsError(

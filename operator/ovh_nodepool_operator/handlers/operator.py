@@ -14,6 +14,7 @@ from typing import Any
 
 import kopf
 
+from ovh_nodepool_operator.clients.endpoint import detach_library_configuration
 from ovh_nodepool_operator.clients.kube import KubeApi, load_configuration
 from ovh_nodepool_operator.domain.models import API_GROUP, API_VERSION, PLURAL
 from ovh_nodepool_operator.handlers.deletion import finalize
@@ -42,6 +43,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     loop = asyncio.get_running_loop()
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=16))
 
+    detach_library_configuration()
     load_configuration()
     kube = KubeApi()
     runtime = Runtime(settings=SETTINGS, kube=kube, credentials=CredentialStore(kube, SETTINGS))
