@@ -283,8 +283,8 @@ class Reconciler:
             why = "managementPolicy is ObserveOnly" if obj.observe_only else "the object is paused"
             message = f"OVH node pool {pool.name} differs from the spec on {fields}; {why}."
             if obj.observe_only and pool.status == "READY":
-                return Outcome(Verdict("Ready", "Observed", message), pool)
-            reason = "Observed" if obj.observe_only else "Paused"
+                return Outcome(Verdict("Ready", "ObserveOnly", message), pool)
+            reason = "ObserveOnly" if obj.observe_only else "Paused"
             return Outcome(Verdict("Reconciling", reason, message), pool)
 
         spec = obj.spec
