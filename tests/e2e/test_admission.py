@@ -514,6 +514,7 @@ def create_initial(control_plane: ControlPlane, namespace: str, case: UpdateCase
 @pytest.mark.parametrize("case", REJECTED_UPDATES, ids=lambda case: case.id)
 def test_update_rejected(control_plane: ControlPlane, namespace: str, case: UpdateCase) -> None:
     initial = create_initial(control_plane, namespace, case)
+    record_pool(control_plane, namespace)
     updated = manifest(case.changes, spec=initial["spec"])
 
     returncode, stderr = apply(control_plane, namespace, updated)
@@ -529,6 +530,46 @@ def test_update_rejected(control_plane: ControlPlane, namespace: str, case: Upda
             assert key in stored_spec
         else:
             assert stored_spec.get(key) != value
+
+
+def record_pool(control_plane: ControlPlane, namespace: str) -> None:
+    """Write a pool id into status, as the operator does once OVH created the pool."""
+    patch = json.dumps({"status": {"nodePoolId": "0b7c4e7e-61a4-4c4b-9a51-5b0c3f0e9d21"}})
+    control_plane.kubectl(
+        "patch",
+        "onp",
+        OBJECT_NAME,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        patch,
+    )
+
+
+IDENTITY_CHANGES = [
+    case for case in REJECTED_UPDATES if case.id != "scale-beyond-anti-affinity-limit"
+]
+
+
+@pytest.mark.usefixtures("crd_installed")
+@pytest.mark.parametrize("case", IDENTITY_CHANGES, ids=lambda case: case.id)
+def test_identity_editable_before_pool(
+    control_plane: ControlPlane, namespace: str, case: UpdateCase
+) -> None:
+    initial = create_initial(control_plane, namespace, case)
+    updated = manifest(case.changes, spec=initial["spec"])
+
+    returncode, stderr = apply(control_plane, namespace, updated)
+
+    assert returncode == 0, stderr
+    stored_spec = read_object(control_plane, namespace, OBJECT_NAME)["spec"]
+    for key, value in case.changes.items():
+        if value is REMOVE:
+            assert key not in stored_spec
+        else:
+            assert stored_spec[key] == value
 
 
 @pytest.mark.usefixtures("crd_installed")

@@ -77,14 +77,6 @@ PRINTER_COLUMNS = {
     "Age": (".metadata.creationTimestamp", 0),
 }
 
-IMMUTABLE_FIELDS_WITH_OWN_RULE = [
-    "projectId",
-    "kubeId",
-    "flavorName",
-    "antiAffinity",
-    "monthlyBilled",
-]
-
 
 @pytest.fixture(scope="module")
 def crd() -> dict[str, Any]:
@@ -233,22 +225,26 @@ def test_credentials_secret_ref_rejects_namespace(spec_schema: dict[str, Any]) -
     assert "!has(self.__namespace__)" in rules
 
 
-@pytest.mark.parametrize("field", IMMUTABLE_FIELDS_WITH_OWN_RULE)
-def test_immutable_field_rule(spec_schema: dict[str, Any], field: str) -> None:
-    rules = spec_schema["properties"][field]["x-kubernetes-validations"]
-    transition_rules = [rule for rule in rules if rule["rule"] == "self == oldSelf"]
-    assert len(transition_rules) == 1
-    assert transition_rules[0]["message"].startswith(f"{field} is immutable")
+IMMUTABLE_ONCE_CREATED = [
+    "projectId",
+    "kubeId",
+    "name",
+    "flavorName",
+    "antiAffinity",
+    "monthlyBilled",
+    "availabilityZones",
+]
 
 
-@pytest.mark.parametrize("field", ["name", "availabilityZones"])
-def test_optional_immutable_field_rule(spec_schema: dict[str, Any], field: str) -> None:
-    rules_by_path = {
-        rule.get("fieldPath"): rule for rule in spec_schema["x-kubernetes-validations"]
-    }
-    rule = rules_by_path[f".{field}"]
-    assert f"has(self.{field}) == has(oldSelf.{field})" in rule["rule"]
-    assert rule["message"].startswith(f"{field} is immutable")
+@pytest.mark.parametrize("field", IMMUTABLE_ONCE_CREATED)
+def test_immutable_once_created_rule(root_schema: dict[str, Any], field: str) -> None:
+    rules = root_schema["x-kubernetes-validations"]
+    rules_by_path = {rule.get("fieldPath"): rule for rule in rules}
+    rule = rules_by_path[f".spec.{field}"]
+    assert "!has(oldSelf.status.nodePoolId)" in rule["rule"]
+    assert "!has(oldSelf.status.nodePoolName)" in rule["rule"]
+    assert f"has(self.spec.{field}) == has(oldSelf.spec.{field})" in rule["rule"]
+    assert rule["message"].startswith(f"{field} is immutable once the OVH pool exists")
 
 
 def test_cross_field_rules(spec_schema: dict[str, Any]) -> None:
@@ -261,9 +257,10 @@ def test_cross_field_rules(spec_schema: dict[str, Any]) -> None:
 
 def test_root_rule_checks_default_pool_name(root_schema: dict[str, Any]) -> None:
     rules = root_schema["x-kubernetes-validations"]
-    assert len(rules) == 1
-    assert rules[0]["rule"].startswith("has(self.spec.name) ||")
-    assert "self.metadata.name.matches" in rules[0]["rule"]
+    name_rules = [rule for rule in rules if rule.get("fieldPath") == ".metadata.name"]
+    assert len(name_rules) == 1
+    assert name_rules[0]["rule"].startswith("has(self.spec.name) ||")
+    assert "self.metadata.name.matches" in name_rules[0]["rule"]
     assert root_schema["properties"]["metadata"]["properties"]["name"]["maxLength"] == 253
 
 

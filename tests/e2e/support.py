@@ -1,0 +1,218 @@
+"""Helpers of the end-to-end tests: the operator as a process, objects, waiting."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from kube_control_plane.controlplane import ControlPlane
+from ovh_api_simulator.testing import SimulatorServer
+
+REPO = Path(__file__).resolve().parents[2]
+GROUP = "ovh.nodepool-operator.io"
+OPERATOR_COMMAND = Path(sys.executable).parent / "ovh-nodepool-operator"
+
+# Credentials the tests seed into the simulator. Known values let tests scan outputs for them.
+E2E_CREDENTIALS = {
+    "applicationKey": "e2e-application-key",
+    "applicationSecret": "e2e-application-secret-3f9a",
+    "consumerKey": "e2e-consumer-key-77b1",
+}
+E2E_SECRET_VALUES = (E2E_CREDENTIALS["applicationSecret"], E2E_CREDENTIALS["consumerKey"])
+
+# Short intervals so tests converge in seconds; the defaults are for production.
+FAST_SETTINGS = {
+    "OVHNP_TICK_SECONDS": "0.5",
+    "OVHNP_OBSERVE_INTERVAL_SECONDS": "2",
+    "OVHNP_BUSY_INTERVAL_SECONDS": "0.5",
+    "OVHNP_EVENT_FRESHNESS_SECONDS": "0.5",
+    "OVHNP_STALLED_RETRY_SECONDS": "2",
+    "OVHNP_BACKOFF_MAX_SECONDS": "2",
+    "OVHNP_SECRET_CACHE_SECONDS": "0",
+    "OVHNP_RATE_LIMIT_PER_SECOND": "50",
+    "OVHNP_RATE_LIMIT_BURST": "50",
+    "OVHNP_REQUEST_TIMEOUT_SECONDS": "5",
+    "OVHNP_HEALTH_PORT": "0",
+    "OVHNP_METRICS_PORT": "0",
+}
+
+T = TypeVar("T")
+
+
+def wait_for(
+    probe: Callable[[], T | None], *, timeout: float = 60.0, interval: float = 0.3, what: str = ""
+) -> T:
+    """Call `probe` until it returns a truthy value; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or probe}; last: {last!r}")
+
+
+class OperatorProcess:
+    """The operator's own command, run as a child process with a given kubeconfig."""
+
+    def __init__(self, kubeconfig: Path, log_path: Path, env: dict[str, str] | None = None):
+        self.kubeconfig = kubeconfig
+        self.log_path = log_path
+        self.extra_env = env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        """Start the operator and wait until Kopf's reactor runs."""
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("OVH_", "OVHNP_", "KUBE"))
+        }
+        env.update(FAST_SETTINGS)
+        env.update(self.extra_env)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(OPERATOR_COMMAND), "run"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        log.close()
+        wait_for(lambda: self._started(offset), timeout=30, what="the operator to start")
+        return self
+
+    def _started(self, offset: int) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"the operator exited early:\n{self.logs()[-3000:]}")
+        return "Initial authentication has finished" in self.logs()[offset:]
+
+    def stop(self) -> None:
+        """Stop the operator gracefully, then forcefully after 15 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """Kill the operator at once, as a crash would (SIGKILL)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def logs(self) -> str:
+        """Return everything the operator printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def apply(plane: ControlPlane, manifest: dict[str, Any] | list[dict[str, Any]]) -> str:
+    """Apply manifests with kubectl; return its output."""
+    documents = manifest if isinstance(manifest, list) else [manifest]
+    text = yaml.safe_dump_all(documents)
+    return plane.kubectl("apply", "-f", "-", input=text).stdout
+
+
+def get_object(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any] | None:
+    """Return an OVHNodePool as JSON, or None when it does not exist."""
+    result = plane.kubectl("get", "onp", name, "-n", namespace, "-o", "json", check=False)
+    if result.returncode != 0:
+        return None
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    """Return the condition of that type, or an empty dict."""
+    for item in (obj or {}).get("status", {}).get("conditions", []) or []:
+        if item.get("type") == kind:
+            return dict(item)
+    return {}
+
+
+def is_ready(obj: dict[str, Any] | None) -> bool:
+    """Tell whether the object is Ready for its current generation."""
+    if obj is None:
+        return False
+    ready = condition(obj, "Ready")
+    generation = obj["metadata"].get("generation")
+    return ready.get("status") == "True" and obj["status"].get("observedGeneration") == generation
+
+
+def events(plane: ControlPlane, namespace: str, name: str) -> list[dict[str, Any]]:
+    """Return the Events about one object, oldest first."""
+    selector = f"involvedObject.name={name}"
+    result = plane.kubectl(
+        "get", "events", "-n", namespace, "--field-selector", selector, "-o", "json"
+    )
+    items: list[dict[str, Any]] = json.loads(result.stdout)["items"]
+    return sorted(items, key=lambda item: item.get("lastTimestamp") or item.get("eventTime") or "")
+
+
+def pools_of(sim: SimulatorServer, kube_id: str) -> list[dict[str, Any]]:
+    """Return the simulator's pools of one cluster (the pool JSON with nodes)."""
+    return [pool for pool in sim.control.pools() if pool.get("kubeId") == kube_id]
+
+
+def new_cluster(sim: SimulatorServer, *, region: str = "GRA11") -> tuple[str, str]:
+    """Seed a fresh project and cluster into the simulator; return their ids."""
+    project_id = uuid.uuid4().hex
+    kube_id = str(uuid.uuid4())
+    sim.control.seed(
+        {
+            "projects": [
+                {
+                    "id": project_id,
+                    "description": "e2e",
+                    "clusters": [{"id": kube_id, "name": f"e2e-{kube_id[:8]}", "region": region}],
+                }
+            ]
+        }
+    )
+    return project_id, kube_id
+
+
+def credentials_secret(namespace: str, sim: SimulatorServer, name: str = "ovh") -> dict[str, Any]:
+    """Return a credentials Secret pointing at the simulator with the e2e keys."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": {"endpoint": sim.base_url, **E2E_CREDENTIALS},
+    }
+
+
+def node_pool(
+    namespace: str, name: str, project_id: str, kube_id: str, **spec: Any
+) -> dict[str, Any]:
+    """Return an OVHNodePool manifest using the `ovh` credentials Secret."""
+    body: dict[str, Any] = {
+        "projectId": project_id,
+        "kubeId": kube_id,
+        "flavorName": "b3-8",
+        "credentialsSecretRef": {"name": "ovh"},
+    }
+    body.update(spec)
+    return {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "OVHNodePool",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": body,
+    }
