@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the demo: a local control plane, the OVH API simulator and the operator, all on 127.0.0.1.
+#   hack/demo.sh         set up, start everything, and walk through create, scale, bounds, delete
+#   hack/demo.sh stop    stop what the demo started
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO_ROOT"
+
+if [ "${1:-}" != "stop" ]; then
+  hack/setup.sh
+fi
+exec .venv/bin/python hack/demo.py "$@"
