@@ -6,6 +6,7 @@ simulator and the operator. State lives in .demo/ of the working copy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -167,10 +168,10 @@ def field(name: str, path: str) -> str:
 def simulator_control(base_url: str, path: str, body: dict[str, object]) -> None:
     """Call the simulator's control API, which stands in for OVH's own autoscaler here."""
     url = base_url.removesuffix("/1.0") + "/_sim" + path
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - a loopback URL
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
         pass
 
 
@@ -231,10 +232,8 @@ def stop() -> None:
     for name in ("operator", "simulator"):
         pid_file = DEMO / f"{name}.pid"
         if pid_file.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             pid_file.unlink()
     if PLANE_DIR.exists():
         run(str(BIN / "kube-control-plane"), "down", "--dir", str(PLANE_DIR), check=False)
