@@ -1,0 +1,11 @@
+"""Ids from dev/seeds/test.yaml used by the simulator tests."""
+
+PROJECT_A = "0123456789abcdef0123456789abcdef"
+PROJECT_B = "fedcba9876543210fedcba9876543210"
+KUBE_A = "6f1c2a4e-7d3b-4c5a-9e8f-0a1b2c3d4e5f"
+KUBE_PAR = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+SYSTEM_POOL = "11111111-2222-4333-8444-555555555555"
+KUBE_A_PATH = f"/cloud/project/{PROJECT_A}/kube/{KUBE_A}"
+KUBE_PAR_PATH = f"/cloud/project/{PROJECT_B}/kube/{KUBE_PAR}"
+POOLS_A = KUBE_A_PATH + "/nodepool"
+POOLS_PAR = KUBE_PAR_PATH + "/nodepool"
