@@ -10,7 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-FOLDERS = [name for name in ("operator", "dev", "tests", "benchmarks", "hack") if (REPO / name).is_dir()]
+CANDIDATES = ("operator", "dev", "tests", "benchmarks", "hack")
+FOLDERS = [name for name in CANDIDATES if any((REPO / name).rglob("*.py"))]
 
 CHECKS = {
     "ruff-lint": [str(BIN / "ruff"), "check", *FOLDERS],

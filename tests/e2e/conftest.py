@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kube_control_plane.controlplane import ControlPlane
-from ovh_api_simulator.pytest_plugin import test_seed
+from ovh_api_simulator.pytest_plugin import load_test_seed
 from ovh_api_simulator.testing import SimulatorServer
 from tests.e2e.support import (
     E2E_CREDENTIALS,
@@ -48,7 +48,7 @@ def e2e_simulator() -> Iterator[SimulatorServer]:
 
     It is apart from the simulator tests' instance, which resets its state before each test.
     """
-    seed = test_seed()
+    seed = load_test_seed()
     seed["credentials"] = [*seed.get("credentials", []), {**E2E_CREDENTIALS, "projects": ["*"]}]
     with SimulatorServer(seed=seed) as server:
         yield server

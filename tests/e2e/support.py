@@ -200,7 +200,7 @@ def credentials_secret(namespace: str, sim: SimulatorServer, name: str = "ovh") 
 
 
 def node_pool(
-    namespace: str, name: str, project_id: str, kube_id: str, **spec: Any
+    namespace: str, object_name: str, project_id: str, kube_id: str, /, **spec: Any
 ) -> dict[str, Any]:
     """Return an OVHNodePool manifest using the `ovh` credentials Secret."""
     body: dict[str, Any] = {
@@ -213,6 +213,30 @@ def node_pool(
     return {
         "apiVersion": f"{GROUP}/v1alpha1",
         "kind": "OVHNodePool",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": object_name, "namespace": namespace},
         "spec": body,
     }
+
+
+def seed_pool(sim: SimulatorServer, project_id: str, kube_id: str, **fields: Any) -> dict[str, Any]:
+    """Create a READY pool behind the operator's back, as the OVH control panel would."""
+    pool = {"projectId": project_id, "kubeId": kube_id, "flavorName": "b3-8", **fields}
+    sim.control.seed({"pools": [pool]})
+    created = [item for item in pools_of(sim, kube_id) if item["name"] == fields["name"]]
+    assert len(created) == 1, created
+    return created[0]
+
+
+def writes(sim: SimulatorServer, kube_id: str) -> list[dict[str, Any]]:
+    """Return the simulator's logged POST, PUT and DELETE requests on one cluster."""
+    return [
+        entry
+        for entry in sim.control.requests()
+        if entry["method"] in ("POST", "PUT", "DELETE") and kube_id in entry["path"]
+    ]
+
+
+def annotate(plane: ControlPlane, namespace: str, name: str, key: str, value: str | None) -> None:
+    """Set an annotation of an OVHNodePool, or remove it when `value` is None."""
+    setting = f"{key}-" if value is None else f"{key}={value}"
+    plane.kubectl("annotate", "onp", name, "-n", namespace, setting, "--overwrite")

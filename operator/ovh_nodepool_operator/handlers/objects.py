@@ -95,3 +95,35 @@ def parse_object(body: Mapping[str, Any]) -> NodePoolObject:
 def post_event(reference: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
     """Post a Kubernetes Event about an object; Kopf sends it in the background."""
     kopf.event(cast(kopf.Body, reference), type=kind, reason=reason, message=message)
+
+
+@dataclass(frozen=True, order=True)
+class Claim:
+    """An object that manages an OVH pool; the oldest claim of a pool wins it."""
+
+    created: str
+    namespace: str
+    name: str
+    uid: str
+
+
+ClaimKey = tuple[str, str, str]
+
+
+def claim_of(body: Mapping[str, Any]) -> tuple[ClaimKey, Claim] | None:
+    """Return the pool an object manages and its claim; None for objects that only observe."""
+    spec = body.get("spec") or {}
+    metadata = body.get("metadata") or {}
+    if spec.get("managementPolicy") == "ObserveOnly":
+        return None
+
+    status = body.get("status") or {}
+    pool_name = status.get("nodePoolName") or spec.get("name") or metadata.get("name", "")
+    key = (str(spec.get("projectId", "")), str(spec.get("kubeId", "")), str(pool_name))
+    claim = Claim(
+        created=str(metadata.get("creationTimestamp", "")),
+        namespace=str(metadata.get("namespace", "")),
+        name=str(metadata.get("name", "")),
+        uid=str(metadata.get("uid", "")),
+    )
+    return key, claim

@@ -18,6 +18,7 @@ from ovh_nodepool_operator.clients.endpoint import detach_library_configuration
 from ovh_nodepool_operator.clients.kube import KubeApi, load_configuration
 from ovh_nodepool_operator.domain.models import API_GROUP, API_VERSION, PLURAL
 from ovh_nodepool_operator.handlers.deletion import finalize
+from ovh_nodepool_operator.handlers.objects import Claim, ClaimKey, claim_of
 from ovh_nodepool_operator.handlers.reconcile import Reconciler
 from ovh_nodepool_operator.handlers.runtime import CredentialStore, Runtime
 from ovh_nodepool_operator.handlers.state import object_state
@@ -50,6 +51,20 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo["reconciler"] = Reconciler(runtime)
 
 
+@kopf.index(*RESOURCE)
+def pool_claims(body: kopf.Body, **_: Any) -> dict[ClaimKey, Claim]:
+    """Index the objects by the OVH pool they manage, to find two that manage the same one."""
+    claim = claim_of(body)
+    return {} if claim is None else {claim[0]: claim[1]}
+
+
+def _claims(body: kopf.Body, index: kopf.Index[ClaimKey, Claim]) -> list[Claim]:
+    claim = claim_of(body)
+    if claim is None or claim[0] not in index:
+        return []
+    return list(index[claim[0]])
+
+
 def _reconciler(memo: kopf.Memo) -> Reconciler:
     reconciler = memo["reconciler"]
     assert isinstance(reconciler, Reconciler)
@@ -58,25 +73,43 @@ def _reconciler(memo: kopf.Memo) -> Reconciler:
 
 @kopf.on.create(*RESOURCE)
 @kopf.on.update(*RESOURCE)
-async def apply_spec(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+async def apply_spec(
+    body: kopf.Body,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    **kwargs: Any,
+) -> None:
     """Act on a new or changed spec at once, with a listing at most a few seconds old."""
     reconciler = _reconciler(memo)
     state = object_state(memo)
     state.retry_at = 0.0
     max_age = SETTINGS.event_freshness_seconds
-    await reconciler.reconcile(body, state, logger, max_age=max_age, force=True)
+    claims = _claims(body, kwargs["pool_claims"])
+    await reconciler.reconcile(body, state, logger, max_age=max_age, force=True, claims=claims)
 
 
 @kopf.on.resume(*RESOURCE)
-async def resume(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+async def resume(
+    body: kopf.Body,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    **kwargs: Any,
+) -> None:
     """Check an existing object after a restart, sharing one listing per cluster."""
     reconciler = _reconciler(memo)
     max_age = SETTINGS.observe_interval_seconds
-    await reconciler.reconcile(body, object_state(memo), logger, max_age=max_age, force=True)
+    claims = _claims(body, kwargs["pool_claims"])
+    state = object_state(memo)
+    await reconciler.reconcile(body, state, logger, max_age=max_age, force=True, claims=claims)
 
 
 @kopf.timer(*RESOURCE, interval=SETTINGS.tick_seconds, initial_delay=SETTINGS.tick_seconds)
-async def observe(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+async def observe(
+    body: kopf.Body,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    **kwargs: Any,
+) -> None:
     """Follow the pool at OVH: progress of changes, drift, and retries after errors."""
     state = object_state(memo)
     if state.lock.locked():
@@ -90,7 +123,9 @@ async def observe(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: An
 
     busy = SETTINGS.busy_interval_seconds
     max_age = busy if state.busy else SETTINGS.observe_interval_seconds
-    await _reconciler(memo).reconcile(body, state, logger, max_age=max_age, force=retrying)
+    claims = _claims(body, kwargs["pool_claims"])
+    reconciler = _reconciler(memo)
+    await reconciler.reconcile(body, state, logger, max_age=max_age, force=retrying, claims=claims)
 
 
 @kopf.on.delete(*RESOURCE)

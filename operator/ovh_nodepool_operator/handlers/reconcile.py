@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +33,12 @@ from ovh_nodepool_operator.domain.status import (
     build_status,
     timestamp,
 )
-from ovh_nodepool_operator.handlers.objects import NodePoolObject, parse_object, post_event
+from ovh_nodepool_operator.handlers.objects import (
+    Claim,
+    NodePoolObject,
+    parse_object,
+    post_event,
+)
 from ovh_nodepool_operator.handlers.runtime import Runtime, Snapshot
 from ovh_nodepool_operator.handlers.state import ObjectState
 
@@ -69,11 +74,16 @@ class Reconciler:
         *,
         max_age: float,
         force: bool,
+        claims: Collection[Claim] = (),
     ) -> None:
-        """Reconcile once. Without `force`, do nothing unless a new listing arrived."""
+        """Reconcile once. Without `force`, do nothing unless a new listing arrived.
+
+        `claims` lists the objects that manage the same OVH pool, this one included.
+        """
         async with state.lock:
             try:
                 obj = parse_object(body)
+                check_ownership(obj, claims)
                 outcome = await self._converge(obj, state, logger, max_age=max_age, force=force)
             except errors.OperatorError as error:
                 await self._report_error(body, state, logger, error)
@@ -135,6 +145,8 @@ class Reconciler:
             return await self._adopt(obj, snapshot, logger)
 
         existing = snapshot.by_name(obj.pool_name)
+        if existing is not None and obj.observe_only:
+            return existing  # Observing takes nothing over, so it needs no adopt annotation.
         if existing is not None:
             raise errors.PoolExistsError(
                 f"A node pool named {obj.pool_name!r} (id {existing.id}) already exists in "
@@ -409,6 +421,20 @@ class Reconciler:
 
     def _event(self, obj: NodePoolObject, kind: str, reason: str, message: str) -> None:
         post_event(obj.reference, kind, reason, message)
+
+
+def check_ownership(obj: NodePoolObject, claims: Collection[Claim]) -> None:
+    """Raise OwnershipConflictError unless this object is the oldest claim on its pool."""
+    if not claims or obj.observe_only:
+        return
+    owner = min(claims)
+    if owner.uid == obj.uid:
+        return
+    raise errors.OwnershipConflictError(
+        f"OVHNodePool {owner.namespace}/{owner.name} already manages node pool "
+        f"{obj.pool_name!r} of cluster {obj.spec.kube_id}; this object changes nothing. Delete "
+        "it, set managementPolicy to ObserveOnly, or give it another spec.name."
+    )
 
 
 def settled_verdict(pool: OvhPool) -> Verdict:
