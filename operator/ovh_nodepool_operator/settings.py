@@ -37,7 +37,7 @@ class OperatorSettings(BaseSettings):
         300.0, gt=0, description="Seconds before an object that needs a person is tried again."
     )
     backoff_max_seconds: float = Field(
-        300.0, gt=0, description="Longest wait in seconds between retries of transient errors."
+        300.0, gt=0, description="Maximum wait in seconds between retries of transient errors."
     )
     rate_limit_per_second: float = Field(
         1.0, gt=0, description="OVH calls per second allowed for each credential, on average."
@@ -94,7 +94,7 @@ class OperatorSettings(BaseSettings):
     @field_validator("namespaces", mode="before")
     @classmethod
     def split_namespaces(cls, raw: object) -> object:
-        """Split a comma-separated namespace list, as the environment variable holds it."""
+        """Split the comma-separated namespace list of the environment variable."""
         if isinstance(raw, str):
             return [item.strip() for item in raw.split(",") if item.strip()]
         return raw

@@ -54,7 +54,7 @@ def _reveal(value: SecretStr | None) -> str:
 def credentials_from_mapping(data: Mapping[str, str], *, source: str) -> Credentials:
     """Build credentials from the keys of a Secret (or the same keys read from the environment).
 
-    `source` names where the keys came from, for the error message; it never holds a value.
+    `source` names where the keys came from, for the error message. It never contains a value.
     """
     # A value of only whitespace, as `echo` leaves in a Secret, counts as missing.
     present = {key for key, value in data.items() if value and value.strip()}

@@ -93,7 +93,7 @@ def build_client(credentials: Credentials, *, timeout: float) -> ovh.Client:
 
 def _point_at_base_url(client: ovh.Client, credentials: Credentials) -> None:
     # NOTE: python-ovh 1.2.0 keeps the base URL in `_endpoint` and the OAuth2 token URL in
-    # `_oauth2`; both are read on every call, so replacing them here is enough.
+    # `_oauth2`. Both are read on every call, so replacing them here is enough.
     base = credentials.endpoint.rstrip("/")
     client._endpoint = base
 

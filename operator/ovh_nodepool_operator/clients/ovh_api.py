@@ -41,6 +41,8 @@ class CallRecord:
 
 
 CallObserver = Callable[[CallRecord], None]
+# Called with the credential's identity and the seconds the call waited for the rate limit.
+WaitObserver = Callable[[str, float], None]
 CREDENTIAL_EXCEPTIONS = (
     ovh.exceptions.InvalidKey,
     ovh.exceptions.InvalidCredential,
@@ -62,11 +64,13 @@ class OvhApi:
         bucket: TokenBucket,
         timeout: float,
         observer: CallObserver | None = None,
+        wait_observer: WaitObserver | None = None,
     ) -> None:
         self.identity = credentials.identity
         self._client = build_client(credentials, timeout=timeout)
         self._bucket = bucket
         self._observer = observer
+        self._wait_observer = wait_observer
         self.last_success: float | None = None
 
     async def list_projects(self) -> list[str]:
@@ -97,7 +101,7 @@ class OvhApi:
         return OvhPool.model_validate(await self._call("GET", path, POOL))
 
     async def create_pool(self, project_id: str, kube_id: str, body: dict[str, Any]) -> OvhPool:
-        """Create a node pool and return it as OVH answered."""
+        """Create a node pool and return it as OVH returned it."""
         path = f"/cloud/project/{project_id}/kube/{kube_id}/nodepool"
         return OvhPool.model_validate(await self._call_in_cluster("POST", path, POOLS, body))
 
@@ -129,7 +133,9 @@ class OvhApi:
     async def _call(
         self, method: str, path: str, route: str, body: dict[str, Any] | None = None
     ) -> Any:
-        await self._bucket.acquire()
+        waited = await self._bucket.acquire()
+        if self._wait_observer is not None:
+            self._wait_observer(self.identity, waited)
         started = time.monotonic()
         outcome = "error"
         try:
@@ -204,11 +210,11 @@ def _translate_status(
         return errors.RejectedError(f"OVH rejected the request: {message}", query_id=query_id)
     if status == 429 or (status is not None and status >= 500):
         return errors.TransientError(
-            f"OVH API answered HTTP {status}: {message}",
+            f"OVH API returned HTTP {status}: {message}",
             query_id=query_id,
             retry_after=_retry_after(response),
         )
-    return errors.RejectedError(f"OVH API answered HTTP {status}: {message}", query_id=query_id)
+    return errors.RejectedError(f"OVH API returned HTTP {status}: {message}", query_id=query_id)
 
 
 def _ovh_message(error: ovh.exceptions.APIError) -> str:

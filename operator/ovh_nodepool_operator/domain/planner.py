@@ -22,17 +22,6 @@ from ovh_nodepool_operator.domain.models import (
     OvhPool,
 )
 
-IMMUTABLE_FIELDS = ("flavorName", "antiAffinity", "monthlyBilled", "availabilityZones")
-MUTABLE_FIELDS = (
-    "desiredNodes",
-    "minNodes",
-    "maxNodes",
-    "autoscale",
-    "autoscaling",
-    "template",
-    "attachFloatingIps",
-)
-
 
 @dataclass(frozen=True)
 class CreatePool:
@@ -175,9 +164,9 @@ def _changed_fields(spec: NodePoolSpec, pool: OvhPool) -> dict[str, Any]:
         body["autoscaling"] = autoscaling
 
     if spec.template is not None:
-        wanted = complete_template(spec.template)
-        if wanted != complete_template(pool.template):
-            body["template"] = wanted
+        declared_template = complete_template(spec.template)
+        if declared_template != complete_template(pool.template):
+            body["template"] = declared_template
 
     floating = spec.attach_floating_ips
     live_enabled = pool.attach_floating_ips.enabled if pool.attach_floating_ips else None
@@ -196,10 +185,10 @@ def _autoscaling_update(
     if declared is None:
         return None
 
-    wanted = declared.model_dump(exclude_none=True)
+    declared_fields = declared.model_dump(exclude_none=True)
     current = (live or Autoscaling()).model_dump()
-    if all(current.get(key) == value for key, value in wanted.items()):
+    if all(current.get(key) == value for key, value in declared_fields.items()):
         return None
 
-    merged = Autoscaling.model_validate({**current, **wanted})
+    merged = Autoscaling.model_validate({**current, **declared_fields})
     return merged.model_dump(by_alias=True, exclude_none=True)

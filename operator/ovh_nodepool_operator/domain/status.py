@@ -14,7 +14,6 @@ from typing import Any, Literal
 from ovh_nodepool_operator.domain.models import NodePoolSpec, OvhPool
 
 State = Literal["Ready", "Reconciling", "Stalled"]
-CONDITION_TYPES = ("Ready", "Reconciling", "Stalled")
 
 
 @dataclass(frozen=True)
@@ -75,17 +74,17 @@ def build_conditions(
 ) -> list[dict[str, Any]]:
     """Return the conditions for a verdict, keeping each transition time that did not change."""
     earlier = {condition.get("type"): condition for condition in previous}
-    wanted: list[tuple[str, bool, str, str]] = [
+    rows: list[tuple[str, bool, str, str]] = [
         ("Ready", verdict.state == "Ready", verdict.reason, verdict.message),
         ("Reconciling", verdict.state == "Reconciling", verdict.reason, verdict.message),
         ("Stalled", verdict.state == "Stalled", verdict.reason, verdict.message),
     ]
     if paused is not None:
         pause_message = "Writes to OVH are paused by annotation." if paused else "Not paused."
-        wanted.append(("Paused", paused, "Paused" if paused else "NotPaused", pause_message))
+        rows.append(("Paused", paused, "Paused" if paused else "NotPaused", pause_message))
 
     conditions = []
-    for kind, active, reason, message in wanted:
+    for kind, active, reason, message in rows:
         status = "True" if active else "False"
         before = earlier.get(kind) or {}
         since = timestamp(now)

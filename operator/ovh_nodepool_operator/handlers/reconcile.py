@@ -244,7 +244,7 @@ class Reconciler:
         except errors.TransientError:
             raise  # The POST may have reached OVH: keep the intent so a retry finds the pool.
         except errors.OperatorError:
-            # OVH answered and refused: no pool exists, so deletion must not wait for one.
+            # OVH rejected the POST, so no pool exists and deletion must not wait for one.
             await self.runtime.kube.patch_status(obj.namespace, obj.name, {"nodePoolName": None})
             raise
         self.runtime.observer.mark_written(api, spec.project_id, spec.kube_id)

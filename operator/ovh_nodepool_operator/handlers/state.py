@@ -13,7 +13,7 @@ import kopf
 class ObjectState:
     """What the operator remembers about one OVHNodePool while it runs.
 
-    Nothing here must survive a restart: the object's status holds what must.
+    Nothing here must survive a restart, because the object's status contains what must.
     """
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -21,7 +21,6 @@ class ObjectState:
     retry_at: float = 0.0
     failures: int = 0
     seen_version: int = -1
-    seen_generation: int = -1
     last_verdict: tuple[str, str] | None = None
     delete_requested_at: float | None = None
     status_written_at: float = 0.0
