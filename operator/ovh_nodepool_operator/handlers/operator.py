@@ -16,8 +16,10 @@ import kopf
 
 from ovh_nodepool_operator.clients.endpoint import detach_library_configuration
 from ovh_nodepool_operator.clients.kube import KubeApi, load_configuration
+from ovh_nodepool_operator.clients.logs import silence_secret_bearing_loggers
 from ovh_nodepool_operator.domain.models import API_GROUP, API_VERSION, PLURAL
 from ovh_nodepool_operator.handlers.deletion import finalize
+from ovh_nodepool_operator.handlers.metrics import OperatorMetrics
 from ovh_nodepool_operator.handlers.objects import Claim, ClaimKey, claim_of
 from ovh_nodepool_operator.handlers.reconcile import Reconciler
 from ovh_nodepool_operator.handlers.runtime import CredentialStore, Runtime
@@ -30,8 +32,10 @@ FINALIZER = f"{API_GROUP}/finalizer"
 
 
 @kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    """Set Kopf's storage names and build the runtime shared by all objects."""
+async def configure(
+    settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
+    """Set Kopf's storage names, build the runtime shared by all objects, serve metrics."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=API_GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -45,10 +49,40 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=16))
 
     detach_library_configuration()
+    silence_secret_bearing_loggers()
     load_configuration()
     kube = KubeApi()
-    runtime = Runtime(settings=SETTINGS, kube=kube, credentials=CredentialStore(kube, SETTINGS))
+    metrics = OperatorMetrics()
+    runtime = Runtime(
+        settings=SETTINGS,
+        kube=kube,
+        credentials=CredentialStore(kube, SETTINGS),
+        call_observer=metrics.observe_call,
+        wait_observer=metrics.observe_wait,
+        verdict_observer=metrics.observe_verdict,
+    )
     memo["reconciler"] = Reconciler(runtime)
+    memo["metrics"] = metrics
+
+    # Last, so that a retry of an earlier step never finds the port taken by this process.
+    port = SETTINGS.metrics_port
+    if port:
+        try:
+            metrics.serve(port)
+        except OSError as error:
+            raise kopf.PermanentError(
+                f"Cannot serve Prometheus metrics on port {port}: {error.strerror}. Free the "
+                "port, or set OVHNP_METRICS_PORT to another port (0 disables metrics)."
+            ) from None
+        logger.info(f"Serving Prometheus metrics on port {port} at /metrics.")
+
+
+@kopf.on.cleanup()
+async def stop_metrics(memo: kopf.Memo, **_: Any) -> None:
+    """Stop the metrics HTTP server."""
+    metrics = memo.get("metrics")
+    if isinstance(metrics, OperatorMetrics):
+        metrics.close()
 
 
 @kopf.index(*RESOURCE)
@@ -103,14 +137,28 @@ async def resume(
     await reconciler.reconcile(body, state, logger, max_age=max_age, force=True, claims=claims)
 
 
-@kopf.timer(*RESOURCE, interval=SETTINGS.tick_seconds, initial_delay=SETTINGS.tick_seconds)
+# A daemon rather than a Kopf timer: a timer logs every run at INFO, which at a tick of a few
+# seconds and hundreds of objects would flood the log with lines that say nothing.
+@kopf.daemon(*RESOURCE, initial_delay=SETTINGS.tick_seconds, cancellation_timeout=10.0)
 async def observe(
     body: kopf.Body,
     memo: kopf.Memo,
     logger: kopf.Logger,
+    stopped: kopf.DaemonStopped,
     **kwargs: Any,
 ) -> None:
-    """Follow the pool at OVH: progress of changes, drift, and retries after errors."""
+    """Follow the pool at OVH every tick: progress of changes, drift, and retries after errors."""
+    while not stopped:
+        await _observe_once(body, memo, logger, kwargs["pool_claims"])
+        await stopped.wait(SETTINGS.tick_seconds)
+
+
+async def _observe_once(
+    body: kopf.Body,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    pool_claims: kopf.Index[ClaimKey, Claim],
+) -> None:
     state = object_state(memo)
     if state.lock.locked():
         return
@@ -123,7 +171,7 @@ async def observe(
 
     busy = SETTINGS.busy_interval_seconds
     max_age = busy if state.busy else SETTINGS.observe_interval_seconds
-    claims = _claims(body, kwargs["pool_claims"])
+    claims = _claims(body, pool_claims)
     reconciler = _reconciler(memo)
     await reconciler.reconcile(body, state, logger, max_age=max_age, force=retrying, claims=claims)
 
@@ -132,6 +180,12 @@ async def observe(
 async def release(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     """Delete the OVH pool (deletionPolicy Delete) or leave it (Orphan), then release."""
     await finalize(_reconciler(memo).runtime, body, object_state(memo), logger)
+
+    # NOTE: an object whose finalizer is removed by hand is never released here, so it stays
+    # in the object counts until the operator restarts.
+    metrics = memo.get("metrics")
+    if isinstance(metrics, OperatorMetrics):
+        metrics.forget(str(body.get("metadata", {}).get("uid", "")))
 
 
 @kopf.on.probe(id="lastOvhSuccess")

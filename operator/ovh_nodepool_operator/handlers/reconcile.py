@@ -341,7 +341,8 @@ class Reconciler:
             paused=obj.paused,
         )
         self._announce(obj, state, logger, verdict)
-        await self._write_status(obj, state, status, now)
+        self.runtime.record_verdict(body, verdict)
+        await self._write_status(obj, status, now)
 
     async def _report_error(
         self,
@@ -357,6 +358,7 @@ class Reconciler:
 
         state_name: State = "Stalled" if error.stalled else "Reconciling"
         verdict = Verdict(state_name, error.reason, error.describe())
+        self.runtime.record_verdict(body, verdict)
         metadata = body.get("metadata") or {}
         previous = dict(body.get("status") or {})
         generation = int(metadata.get("generation") or 0)
@@ -409,15 +411,15 @@ class Reconciler:
             self._event(obj, "Warning", verdict.reason, verdict.message)
 
     async def _write_status(
-        self, obj: NodePoolObject, state: ObjectState, status: dict[str, Any], now: datetime
+        self, obj: NodePoolObject, status: dict[str, Any], now: datetime
     ) -> None:
-        # Skip a write that changes nothing, but refresh lastSyncTime now and then.
-        stale = time.monotonic() - state.status_written_at > self.settings.status_refresh_seconds
-        if not _differs(obj.status, status) and not stale:
+        # Skip a write that changes nothing, but refresh lastSyncTime now and then. The age comes
+        # from the object itself, so a restarted operator does not rewrite every status at once.
+        age = _age_seconds(obj.status.get("lastSyncTime"), now)
+        if not _differs(obj.status, status) and age < self.settings.status_refresh_seconds:
             return
         status["lastSyncTime"] = timestamp(now)
         await self.runtime.kube.patch_status(obj.namespace, obj.name, status)
-        state.status_written_at = time.monotonic()
 
     def _event(self, obj: NodePoolObject, kind: str, reason: str, message: str) -> None:
         post_event(obj.reference, kind, reason, message)
@@ -458,6 +460,15 @@ def settled_verdict(pool: OvhPool) -> Verdict:
         "Resizing",
         f"Node pool {pool.name} has {pool.current_nodes} of {pool.desired_nodes} node(s).",
     )
+
+
+def _age_seconds(stamp: Any, now: datetime) -> float:
+    """Return the seconds since an RFC 3339 time; infinity when it is missing or invalid."""
+    try:
+        then = datetime.strptime(str(stamp), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return float("inf")
+    return (now - then).total_seconds()
 
 
 def _differs(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ovh_nodepool_operator.clients.credentials import Credentials, credentials_from_mapping
 from ovh_nodepool_operator.clients.endpoint import validate_endpoint
 from ovh_nodepool_operator.clients.kube import KubeApi
-from ovh_nodepool_operator.clients.ovh_api import CallObserver, OvhApi
+from ovh_nodepool_operator.clients.ovh_api import CallObserver, OvhApi, WaitObserver
 from ovh_nodepool_operator.clients.ratelimit import TokenBucket
 from ovh_nodepool_operator.domain.errors import CredentialsConfigError
 from ovh_nodepool_operator.domain.models import OvhPool, SecretReference
+from ovh_nodepool_operator.domain.status import Verdict
 from ovh_nodepool_operator.settings import OperatorSettings
 
 
@@ -145,6 +148,10 @@ class CredentialStore:
         self._cache.pop((namespace, name), None)
 
 
+# Called with the object's body and the verdict of each reconciliation that reports one.
+VerdictObserver = Callable[[Mapping[str, Any], Verdict], None]
+
+
 @dataclass
 class Runtime:
     """Everything the handlers share across objects."""
@@ -154,6 +161,8 @@ class Runtime:
     credentials: CredentialStore
     observer: ClusterObserver = field(default_factory=ClusterObserver)
     call_observer: CallObserver | None = None
+    wait_observer: WaitObserver | None = None
+    verdict_observer: VerdictObserver | None = None
     _apis: dict[str, OvhApi] = field(default_factory=dict)
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
@@ -175,9 +184,15 @@ class Runtime:
             bucket=bucket,
             timeout=self.settings.request_timeout_seconds,
             observer=self.call_observer,
+            wait_observer=self.wait_observer,
         )
         self._apis[credentials.fingerprint] = api
         return api
+
+    def record_verdict(self, body: Mapping[str, Any], verdict: Verdict) -> None:
+        """Pass the verdict of a reconciliation to the verdict observer, if there is one."""
+        if self.verdict_observer is not None:
+            self.verdict_observer(body, verdict)
 
     def last_ovh_success(self) -> float | None:
         """Return the Unix time of the last OVH call that succeeded, across all clients."""

@@ -23,7 +23,6 @@ class ObjectState:
     seen_version: int = -1
     last_verdict: tuple[str, str] | None = None
     delete_requested_at: float | None = None
-    status_written_at: float = 0.0
 
 
 def object_state(memo: kopf.Memo) -> ObjectState:
