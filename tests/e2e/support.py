@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +30,12 @@ E2E_CREDENTIALS = {
     "consumerKey": "e2e-consumer-key-77b1",
 }
 E2E_SECRET_VALUES = (E2E_CREDENTIALS["applicationSecret"], E2E_CREDENTIALS["consumerKey"])
+# An OAuth2 service account of the tests; its client secret is scanned for like the keys above.
+E2E_OAUTH2_CREDENTIALS = {
+    "clientId": "e2e-oauth2-client",
+    "clientSecret": "e2e-oauth2-secret-c41d",
+}
+E2E_OAUTH2_SECRET_VALUES = (E2E_OAUTH2_CREDENTIALS["clientSecret"],)
 
 # Short intervals so tests converge in seconds; the defaults are for production.
 FAST_SETTINGS = {
@@ -66,10 +73,19 @@ def wait_for(
 class OperatorProcess:
     """The operator's own command, run as a child process with a given kubeconfig."""
 
-    def __init__(self, kubeconfig: Path, log_path: Path, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        kubeconfig: Path,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        *,
+        command: list[str] | None = None,
+    ):
         self.kubeconfig = kubeconfig
         self.log_path = log_path
         self.extra_env = env or {}
+        # Another command line than `ovh-nodepool-operator run`, e.g. `kopf run` with more flags.
+        self.command = command or [str(OPERATOR_COMMAND), "run"]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
@@ -86,7 +102,7 @@ class OperatorProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(OPERATOR_COMMAND), "run"],
+            self.command,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -136,7 +152,41 @@ def get_object(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]
     if result.returncode != 0:
         return None
     data: dict[str, Any] = json.loads(result.stdout)
+    check_kstatus(data)
     return data
+
+
+KSTATUS_CONDITIONS = ("Ready", "Reconciling", "Stalled")
+CAMEL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def check_kstatus(obj: dict[str, Any]) -> None:
+    """Assert that a status follows the kstatus rules that Flux, Helm and Argo CD read.
+
+    Every test that reads an object runs this, so every state the tests reach is checked.
+    """
+    status = obj.get("status") or {}
+    conditions = status.get("conditions")
+    if conditions is None:
+        return  # No verdict yet: kstatus reads it as in progress.
+    name = obj["metadata"]["name"]
+    assert isinstance(status.get("observedGeneration"), int), f"{name}: no observedGeneration"
+
+    active = set()
+    for condition in conditions:
+        kind = condition.get("type")
+        assert condition.get("status") in ("True", "False", "Unknown"), f"{name}: {condition}"
+        assert CAMEL_CASE.match(str(condition.get("reason", ""))), f"{name}: {condition}"
+        assert condition.get("message"), f"{name}: {kind} has no message"
+        assert RFC3339.match(str(condition.get("lastTransitionTime", ""))), f"{name}: {condition}"
+        if kind in KSTATUS_CONDITIONS and condition["status"] == "True":
+            active.add(kind)
+
+    types = [condition.get("type") for condition in conditions]
+    assert len(types) == len(set(types)), f"{name}: a condition type appears twice: {types}"
+    assert set(KSTATUS_CONDITIONS) <= set(types), f"{name}: missing conditions: {types}"
+    assert len(active) <= 1, f"{name}: several of {KSTATUS_CONDITIONS} are True: {active}"
 
 
 def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any]:
@@ -240,3 +290,15 @@ def annotate(plane: ControlPlane, namespace: str, name: str, key: str, value: st
     """Set an annotation of an OVHNodePool, or remove it when `value` is None."""
     setting = f"{key}-" if value is None else f"{key}={value}"
     plane.kubectl("annotate", "onp", name, "-n", namespace, setting, "--overwrite")
+
+
+def oauth2_credentials_secret(
+    namespace: str, sim: SimulatorServer, name: str = "ovh-oauth2"
+) -> dict[str, Any]:
+    """Return a credentials Secret pointing at the simulator with the e2e OAuth2 client."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": {"endpoint": sim.base_url, **E2E_OAUTH2_CREDENTIALS},
+    }
