@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,11 +17,13 @@ from tests.e2e.support import (
     OperatorProcess,
     apply,
     credentials_secret,
+    delete_node_pools,
     new_cluster,
 )
 
 CRD_NAME = "ovhnodepools.ovh.nodepool-operator.io"
 OPERATOR_NAMESPACE = "ovh-nodepool-operator"
+CHART = REPO / "deploy" / "chart" / "ovh-nodepool-operator"
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +36,27 @@ def crd(control_plane: ControlPlane) -> str:
 
 @pytest.fixture(scope="session")
 def operator_kubeconfig(control_plane: ControlPlane, crd: str) -> Path:
-    """Return a kubeconfig holding a token of the operator's own ServiceAccount."""
+    """Return a kubeconfig holding a token of the operator's own ServiceAccount.
+
+    The ServiceAccount and its RBAC are those the Helm chart renders with default values, so
+    every end-to-end test runs with exactly the chart's permissions.
+    """
     control_plane.kubectl("create", "namespace", OPERATOR_NAMESPACE, check=False)
-    rbac = REPO / "deploy" / "kustomize" / "base" / "rbac.yaml"
-    control_plane.kubectl("apply", "-f", str(rbac))
+    rendered = subprocess.run(
+        [
+            str(control_plane.helm_path),
+            "template",
+            "ovh-nodepool-operator",
+            str(CHART),
+            f"--namespace={OPERATOR_NAMESPACE}",
+            "--show-only=templates/serviceaccount.yaml",
+            "--show-only=templates/rbac.yaml",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    control_plane.kubectl("apply", "-f", "-", input=rendered.stdout)
     return control_plane.service_account_kubeconfig(OPERATOR_NAMESPACE, "ovh-nodepool-operator")
 
 
@@ -80,22 +98,4 @@ def workspace(
     """Return a namespace with the credentials Secret; delete its OVHNodePools afterwards."""
     apply(control_plane, credentials_secret(namespace, e2e_simulator))
     yield namespace
-    _delete_node_pools(control_plane, namespace)
-
-
-def _delete_node_pools(plane: ControlPlane, namespace: str) -> None:
-    # No kube-controller-manager runs, so namespace deletion never removes these objects:
-    # delete them here, and drop finalizers of those the operator could not release in time.
-    plane.kubectl(
-        "delete", "onp", "--all", "-n", namespace, "--wait=true", "--timeout=30s", check=False
-    )
-    listing = plane.kubectl("get", "onp", "-n", namespace, "-o", "json", check=False)
-    if listing.returncode != 0:
-        return
-    items: list[dict[str, Any]] = json.loads(listing.stdout).get("items", [])
-    for item in items:
-        name = item["metadata"]["name"]
-        patch = json.dumps({"metadata": {"finalizers": None}})
-        plane.kubectl(
-            "patch", "onp", name, "-n", namespace, "--type=merge", "-p", patch, check=False
-        )
+    delete_node_pools(control_plane, namespace)

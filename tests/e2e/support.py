@@ -302,3 +302,22 @@ def oauth2_credentials_secret(
         "metadata": {"name": name, "namespace": namespace},
         "stringData": {"endpoint": sim.base_url, **E2E_OAUTH2_CREDENTIALS},
     }
+
+
+def delete_node_pools(plane: ControlPlane, namespace: str) -> None:
+    """Delete every OVHNodePool of a namespace, forcing those the operator cannot release."""
+    # No kube-controller-manager runs, so namespace deletion never removes these objects:
+    # delete them here, and drop finalizers of those the operator could not release in time.
+    plane.kubectl(
+        "delete", "onp", "--all", "-n", namespace, "--wait=true", "--timeout=30s", check=False
+    )
+    listing = plane.kubectl("get", "onp", "-n", namespace, "-o", "json", check=False)
+    if listing.returncode != 0:
+        return
+    items: list[dict[str, Any]] = json.loads(listing.stdout).get("items", [])
+    for item in items:
+        name = item["metadata"]["name"]
+        patch = json.dumps({"metadata": {"finalizers": None}})
+        plane.kubectl(
+            "patch", "onp", name, "-n", namespace, "--type=merge", "-p", patch, check=False
+        )

@@ -7,6 +7,7 @@ name the field in kubectl's error output.
 
 import copy
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from kube_control_plane.controlplane import ControlPlane
+from tests.e2e.support import delete_node_pools
 
 pytestmark = pytest.mark.e2e
 
@@ -30,6 +32,13 @@ REMOVE = object()
 def crd_installed(control_plane: ControlPlane) -> None:
     control_plane.kubectl("apply", "-f", str(CRD_PATH))
     control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+
+
+@pytest.fixture(autouse=True)
+def remove_objects(control_plane: ControlPlane, namespace: str) -> Iterator[None]:
+    """Delete the test's objects: deleted namespaces keep them, as no controller empties them."""
+    yield
+    delete_node_pools(control_plane, namespace)
 
 
 def manifest(
