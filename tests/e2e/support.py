@@ -321,3 +321,24 @@ def delete_node_pools(plane: ControlPlane, namespace: str) -> None:
         plane.kubectl(
             "patch", "onp", name, "-n", namespace, "--type=merge", "-p", patch, check=False
         )
+
+
+def wait_ready(plane: ControlPlane, namespace: str, name: str, timeout: float = 60) -> Any:
+    """Wait until the object is Ready for its current generation and return it."""
+
+    def probe() -> dict[str, Any] | None:
+        obj = get_object(plane, namespace, name)
+        return obj if is_ready(obj) else None
+
+    return wait_for(probe, timeout=timeout, what=f"{namespace}/{name} to be Ready")
+
+
+def wait_stalled(plane: ControlPlane, namespace: str, name: str, reason: str) -> Any:
+    """Wait until the object is Stalled with that reason and return it."""
+
+    def probe() -> dict[str, Any] | None:
+        obj = get_object(plane, namespace, name)
+        found = condition(obj, "Stalled")
+        return obj if found.get("status") == "True" and found.get("reason") == reason else None
+
+    return wait_for(probe, what=f"{namespace}/{name} to be Stalled with {reason}")

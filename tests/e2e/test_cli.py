@@ -21,11 +21,9 @@ from tests.e2e.support import (
     OperatorProcess,
     apply,
     credentials_secret,
-    get_object,
-    is_ready,
     new_cluster,
     seed_pool,
-    wait_for,
+    wait_ready,
     writes,
 )
 
@@ -61,16 +59,6 @@ def credentials_file(directory: Path, sim: SimulatorServer) -> Path:
     path = directory / "ovh.yaml"
     path.write_text(yaml.safe_dump({"endpoint": sim.base_url, **E2E_CREDENTIALS}))
     return path
-
-
-def ready_object(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
-    """Wait until the object is Ready for its generation and return it."""
-
-    def probe() -> dict[str, Any] | None:
-        obj = get_object(plane, namespace, name)
-        return obj if is_ready(obj) else None
-
-    return wait_for(probe, what=f"{name} to be Ready")
 
 
 def assert_no_secret(*texts: str) -> None:
@@ -157,7 +145,7 @@ def test_export_adopts_without_writes(
 
     control_plane.kubectl("apply", "-f", "-", input=result.stdout)
     for pool in seeded:
-        obj = ready_object(control_plane, workspace, pool["name"])
+        obj = wait_ready(control_plane, workspace, pool["name"])
         assert obj["metadata"]["annotations"][ADOPT] == pool["id"]
         assert obj["status"]["nodePoolId"] == pool["id"]
     time.sleep(2)  # Several observation rounds, in which no write may happen.

@@ -17,23 +17,13 @@ from tests.e2e.support import (
     condition,
     events,
     get_object,
-    is_ready,
     node_pool,
     pools_of,
     wait_for,
+    wait_ready,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def ready_object(plane: ControlPlane, namespace: str, name: str, timeout: float = 60) -> Any:
-    """Wait until the object is Ready for its current generation and return it."""
-
-    def probe() -> dict[str, Any] | None:
-        obj = get_object(plane, namespace, name)
-        return obj if is_ready(obj) else None
-
-    return wait_for(probe, timeout=timeout, what=f"{namespace}/{name} to be Ready")
 
 
 def only_pool(sim: SimulatorServer, kube_id: str) -> dict[str, Any]:
@@ -64,7 +54,7 @@ def test_create_reaches_ready(
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "web", project_id, kube_id, desiredNodes=2))
 
-    obj = ready_object(control_plane, workspace, "web")
+    obj = wait_ready(control_plane, workspace, "web")
 
     pool = only_pool(e2e_simulator, kube_id)
     assert pool["name"] == "web"
@@ -85,12 +75,12 @@ def test_kubectl_scale_resizes_pool(
 ) -> None:
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "batch", project_id, kube_id, desiredNodes=1))
-    ready_object(control_plane, workspace, "batch")
+    wait_ready(control_plane, workspace, "batch")
 
     control_plane.kubectl("scale", "onp/batch", "-n", workspace, "--replicas=4")
     obj = wait_for(
         lambda: (
-            (o := ready_object(control_plane, workspace, "batch"))
+            (o := wait_ready(control_plane, workspace, "batch"))
             and o["status"]["currentNodes"] == 4
             and o
         ),
@@ -114,14 +104,14 @@ def test_lower_max_moves_size(
         workspace, "bounded", project_id, kube_id, desiredNodes=5, minNodes=1, maxNodes=10
     )
     apply(control_plane, manifest)
-    ready_object(control_plane, workspace, "bounded")
+    wait_ready(control_plane, workspace, "bounded")
 
     merge_patch(control_plane, workspace, "bounded", {"desiredNodes": 3, "maxNodes": 3})
     wait_for(
         lambda: only_pool(e2e_simulator, kube_id)["maxNodes"] == 3,
         what="maxNodes 3 at OVH",
     )
-    obj = ready_object(control_plane, workspace, "bounded")
+    obj = wait_ready(control_plane, workspace, "bounded")
 
     pool = only_pool(e2e_simulator, kube_id)
     assert pool["desiredNodes"] == 3
@@ -148,7 +138,7 @@ def test_autoscaled_bounds_clamp_live_size(
         desiredNodes=2,
     )
     apply(control_plane, manifest)
-    ready_object(control_plane, workspace, "elastic")
+    wait_ready(control_plane, workspace, "elastic")
     pool_id = only_pool(e2e_simulator, kube_id)["id"]
 
     e2e_simulator.control.autoscale(pool_id, 7)
@@ -186,14 +176,14 @@ def test_autoscaler_moves_not_reverted(
         desiredNodes=2,
     )
     apply(control_plane, manifest)
-    ready_object(control_plane, workspace, "scaled")
+    wait_ready(control_plane, workspace, "scaled")
     pool_id = only_pool(e2e_simulator, kube_id)["id"]
     e2e_simulator.control.clear_requests()
 
     e2e_simulator.control.autoscale(pool_id, 6)
     obj = wait_for(
         lambda: (
-            (o := ready_object(control_plane, workspace, "scaled"))
+            (o := wait_ready(control_plane, workspace, "scaled"))
             and o["status"]["desiredNodes"] == 6
             and o
         ),
@@ -217,7 +207,7 @@ def test_template_change_sent_whole(
 ) -> None:
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "tmpl", project_id, kube_id, desiredNodes=1))
-    ready_object(control_plane, workspace, "tmpl")
+    wait_ready(control_plane, workspace, "tmpl")
 
     template = {
         "metadata": {"labels": {"team": "data"}},
@@ -236,7 +226,7 @@ def test_template_change_sent_whole(
     assert live["metadata"]["annotations"] == {}
     assert live["metadata"]["finalizers"] == []
     assert live["spec"]["unschedulable"] is False
-    ready_object(control_plane, workspace, "tmpl")
+    wait_ready(control_plane, workspace, "tmpl")
 
 
 def test_delete_removes_pool(
@@ -248,7 +238,7 @@ def test_delete_removes_pool(
 ) -> None:
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "gone", project_id, kube_id, desiredNodes=1))
-    ready_object(control_plane, workspace, "gone")
+    wait_ready(control_plane, workspace, "gone")
 
     control_plane.kubectl("delete", "onp", "gone", "-n", workspace, "--timeout=60s")
 
@@ -268,7 +258,7 @@ def test_orphan_keeps_pool(
         workspace, "kept", project_id, kube_id, desiredNodes=1, deletionPolicy="Orphan"
     )
     apply(control_plane, manifest)
-    ready_object(control_plane, workspace, "kept")
+    wait_ready(control_plane, workspace, "kept")
 
     control_plane.kubectl("delete", "onp", "kept", "-n", workspace, "--timeout=60s")
 
@@ -286,7 +276,7 @@ def test_delete_busy_pool_retried(
 ) -> None:
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "busy", project_id, kube_id, desiredNodes=1))
-    ready_object(control_plane, workspace, "busy")
+    wait_ready(control_plane, workspace, "busy")
     pool_id = only_pool(e2e_simulator, kube_id)["id"]
 
     # The pool stays UPSCALING until the test settles it, so OVH refuses the DELETE meanwhile.
@@ -348,7 +338,7 @@ def test_kill_after_post_one_pool(
     wait_for(lambda: pools_of(e2e_simulator, kube_id), what="OVH to finish the POST")
 
     solo_operator.start()
-    obj = ready_object(control_plane, workspace, "crash")
+    obj = wait_ready(control_plane, workspace, "crash")
 
     pool = only_pool(e2e_simulator, kube_id)
     assert obj["status"]["nodePoolId"] == pool["id"]

@@ -18,11 +18,12 @@ from tests.e2e.support import (
     credentials_secret,
     events,
     get_object,
-    is_ready,
     node_pool,
     pools_of,
     seed_pool,
     wait_for,
+    wait_ready,
+    wait_stalled,
     writes,
 )
 
@@ -30,27 +31,6 @@ pytestmark = pytest.mark.e2e
 
 ADOPT = "ovh.nodepool-operator.io/adopt"
 PAUSED = "ovh.nodepool-operator.io/paused"
-
-
-def ready(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
-    """Wait until the object is Ready for its generation and return it."""
-
-    def probe() -> dict[str, Any] | None:
-        obj = get_object(plane, namespace, name)
-        return obj if is_ready(obj) else None
-
-    return wait_for(probe, what=f"{name} to be Ready")
-
-
-def stalled(plane: ControlPlane, namespace: str, name: str, reason: str) -> dict[str, Any]:
-    """Wait until the object is Stalled with that reason and return it."""
-
-    def probe() -> dict[str, Any] | None:
-        obj = get_object(plane, namespace, name)
-        found = condition(obj, "Stalled")
-        return obj if found.get("status") == "True" and found.get("reason") == reason else None
-
-    return wait_for(probe, what=f"{name} to be Stalled with {reason}")
 
 
 def reasons(plane: ControlPlane, namespace: str, name: str) -> list[str]:
@@ -92,7 +72,7 @@ def test_adopt_by_name_sends_only_changes(
 
     obj = wait_for(
         lambda: (
-            (o := ready(control_plane, workspace, "legacy"))
+            (o := wait_ready(control_plane, workspace, "legacy"))
             and o["status"]["currentNodes"] == 3
             and o
         ),
@@ -127,7 +107,7 @@ def test_adopt_identical_pool_writes_nothing(
     manifest = node_pool(workspace, "same", project_id, kube_id, desiredNodes=2)
     apply(control_plane, with_annotations(manifest, **{ADOPT: existing["id"]}))
 
-    obj = ready(control_plane, workspace, "same")
+    obj = wait_ready(control_plane, workspace, "same")
     time.sleep(2)  # Several observation rounds, in which no write may happen.
 
     assert obj["status"]["nodePoolId"] == existing["id"]
@@ -146,7 +126,7 @@ def test_adopt_immutable_mismatch_stalls(
     manifest = node_pool(workspace, "other", project_id, kube_id, flavorName="b3-8")
     apply(control_plane, with_annotations(manifest, **{ADOPT: "true"}))
 
-    obj = stalled(control_plane, workspace, "other", "ImmutableFieldMismatch")
+    obj = wait_stalled(control_plane, workspace, "other", "ImmutableFieldMismatch")
 
     assert "flavorName" in condition(obj, "Stalled")["message"]
     assert writes(e2e_simulator, kube_id) == []
@@ -163,7 +143,7 @@ def test_foreign_pool_not_taken_over(
     existing = seed_pool(e2e_simulator, project_id, kube_id, name="taken", desiredNodes=1)
     apply(control_plane, node_pool(workspace, "taken", project_id, kube_id, desiredNodes=4))
 
-    obj = stalled(control_plane, workspace, "taken", "AlreadyExists")
+    obj = wait_stalled(control_plane, workspace, "taken", "AlreadyExists")
 
     message = condition(obj, "Stalled")["message"]
     assert ADOPT in message
@@ -174,7 +154,7 @@ def test_foreign_pool_not_taken_over(
     annotate(control_plane, workspace, "taken", ADOPT, "true")
     obj = wait_for(
         lambda: (
-            (o := ready(control_plane, workspace, "taken"))
+            (o := wait_ready(control_plane, workspace, "taken"))
             and o["status"]["currentNodes"] == 4
             and o
         ),
@@ -192,11 +172,11 @@ def test_second_owner_stalls_naming_first(
 ) -> None:
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "first", project_id, kube_id, name="shared"))
-    ready(control_plane, workspace, "first")
+    wait_ready(control_plane, workspace, "first")
 
     second = node_pool(workspace, "second", project_id, kube_id, name="shared", desiredNodes=3)
     apply(control_plane, second)
-    obj = stalled(control_plane, workspace, "second", "Conflict")
+    obj = wait_stalled(control_plane, workspace, "second", "Conflict")
 
     assert f"{workspace}/first" in condition(obj, "Stalled")["message"]
     assert len(pools_of(e2e_simulator, kube_id)) == 1
@@ -212,7 +192,7 @@ def test_paused_object_writes_nothing(
 ) -> None:
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "frozen", project_id, kube_id, desiredNodes=1))
-    ready(control_plane, workspace, "frozen")
+    wait_ready(control_plane, workspace, "frozen")
     annotate(control_plane, workspace, "frozen", PAUSED, "true")
     wait_for(
         lambda: (
@@ -234,7 +214,8 @@ def test_paused_object_writes_nothing(
     annotate(control_plane, workspace, "frozen", PAUSED, None)
     wait_for(
         lambda: (
-            (o := ready(control_plane, workspace, "frozen")) and o["status"]["currentNodes"] == 3
+            (o := wait_ready(control_plane, workspace, "frozen"))
+            and o["status"]["currentNodes"] == 3
         ),
         what="the resize after unpausing",
     )
@@ -249,7 +230,7 @@ def test_paused_object_still_deletes(
 ) -> None:
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "halt", project_id, kube_id, desiredNodes=1))
-    ready(control_plane, workspace, "halt")
+    wait_ready(control_plane, workspace, "halt")
     annotate(control_plane, workspace, "halt", PAUSED, "true")
 
     control_plane.kubectl("delete", "onp", "halt", "-n", workspace, "--timeout=60s")
@@ -298,7 +279,7 @@ def test_drifted_field_put_back(
     project_id, kube_id = cluster
     manifest = node_pool(workspace, "drift", project_id, kube_id, desiredNodes=2, maxNodes=10)
     apply(control_plane, manifest)
-    ready(control_plane, workspace, "drift")
+    wait_ready(control_plane, workspace, "drift")
     pool_id = pools_of(e2e_simulator, kube_id)[0]["id"]
 
     e2e_simulator.control.patch_pool(pool_id, maxNodes=20)
@@ -319,13 +300,13 @@ def test_deleted_pool_recreated(
 ) -> None:
     project_id, kube_id = cluster
     apply(control_plane, node_pool(workspace, "phoenix", project_id, kube_id, desiredNodes=2))
-    first = ready(control_plane, workspace, "phoenix")["status"]["nodePoolId"]
+    first = wait_ready(control_plane, workspace, "phoenix")["status"]["nodePoolId"]
 
     e2e_simulator.control.delete_pool(first)
 
     obj = wait_for(
         lambda: (
-            (o := ready(control_plane, workspace, "phoenix"))
+            (o := wait_ready(control_plane, workspace, "phoenix"))
             and o["status"]["nodePoolId"] != first
             and o
         ),
@@ -353,13 +334,13 @@ def test_bad_credentials_recover_after_fix(
     )
     apply(control_plane, manifest)
 
-    obj = stalled(control_plane, workspace, "creds", "InvalidCredentials")
+    obj = wait_stalled(control_plane, workspace, "creds", "InvalidCredentials")
     assert "consumer key" in condition(obj, "Stalled")["message"]
     assert "revoked-or-unknown" not in json.dumps(obj)
 
     fixed = credentials_secret(workspace, e2e_simulator, name="broken")
     apply(control_plane, fixed)
-    ready(control_plane, workspace, "creds")
+    wait_ready(control_plane, workspace, "creds")
     assert operator.process is not None
     assert operator.process.poll() is None
 
@@ -377,7 +358,7 @@ def test_orphan_unblocks_stuck_deletion(
         workspace, "stuck", project_id, kube_id, credentialsSecretRef={"name": "rotating"}
     )
     apply(control_plane, manifest)
-    ready(control_plane, workspace, "stuck")
+    wait_ready(control_plane, workspace, "stuck")
     broken = credentials_secret(workspace, e2e_simulator, name="rotating")
     broken["stringData"]["applicationSecret"] = "wrong"
     apply(control_plane, broken)
@@ -403,7 +384,7 @@ def test_never_created_releases_at_once(
         workspace, "stillborn", project_id, kube_id, credentialsSecretRef={"name": "missing"}
     )
     apply(control_plane, manifest)
-    stalled(control_plane, workspace, "stillborn", "SecretNotFound")
+    wait_stalled(control_plane, workspace, "stillborn", "SecretNotFound")
 
     control_plane.kubectl("delete", "onp", "stillborn", "-n", workspace, "--timeout=20s")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from functools import partial
 
 import pytest
 
@@ -19,6 +18,7 @@ from tests.e2e.support import (
     is_ready,
     node_pool,
     wait_for,
+    wait_ready,
 )
 
 pytestmark = pytest.mark.e2e
@@ -66,7 +66,7 @@ def test_debug_log_holds_no_secret(
         ],
     )
     for name in ("signed", "oauth"):
-        wait_for(partial(ready_now, control_plane, workspace, name), what=f"{name} to be Ready")
+        wait_ready(control_plane, workspace, name)
     control_plane.kubectl("scale", "onp/oauth", "-n", workspace, "--replicas=2")
     control_plane.kubectl("delete", "onp", "--all", "-n", workspace, "--timeout=60s")
 
@@ -78,11 +78,6 @@ def test_debug_log_holds_no_secret(
     for value in secret_forms():
         for where, text in outputs.items():
             assert value not in text, f"a secret value appears in the {where}"
-
-
-def ready_now(plane: ControlPlane, namespace: str, name: str) -> bool:
-    """Tell whether the object is Ready now."""
-    return is_ready(get_object(plane, namespace, name))
 
 
 def secret_forms() -> list[str]:
