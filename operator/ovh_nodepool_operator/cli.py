@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,7 +147,10 @@ def kopf_arguments() -> list[str]:
     else:
         arguments.append("--all-namespaces")
     if settings.peering:
-        arguments.append(f"--peering={settings.peering}")
+        # Kopf pauses every operator of a peering when two share a priority, so replicas that
+        # start with the same settings each draw their own priority unless one is set.
+        priority = settings.peering_priority or secrets.randbelow(1_000_000) + 1
+        arguments += [f"--peering={settings.peering}", f"--priority={priority}"]
     else:
         arguments.append("--standalone")
     if settings.health_port:

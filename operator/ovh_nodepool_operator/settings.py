@@ -49,7 +49,12 @@ class OperatorSettings(BaseSettings):
         30.0, gt=0, description="Connect and read timeout in seconds of every OVH call."
     )
     secret_cache_seconds: float = Field(
-        30.0, ge=0, description="Seconds a credentials Secret is reused before it is read again."
+        600.0,
+        ge=0,
+        description=(
+            "Seconds a credentials Secret is reused before it is read again; a Secret whose "
+            "keys OVH rejects is read again at the next retry."
+        ),
     )
     status_refresh_seconds: float = Field(
         300.0, gt=0, description="Seconds after which lastSyncTime is rewritten with no change."
@@ -62,6 +67,9 @@ class OperatorSettings(BaseSettings):
     health_port: int = Field(8080, ge=0, le=65535, description="Liveness port; 0 disables.")
     peering: str | None = Field(
         None, description="Kopf peering name; unset runs standalone with no peering objects."
+    )
+    peering_priority: int | None = Field(
+        None, ge=1, description="Kopf peering priority; unset draws a random one per process."
     )
 
     ovh_endpoint: str | None = Field(None, validation_alias=AliasChoices("OVH_ENDPOINT"))

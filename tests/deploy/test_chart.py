@@ -28,10 +28,11 @@ Grant = tuple[str, str, str]
 # Every (apiGroup, resource, verb) the operator needs, from its code and Kopf 1.45's:
 # - Kopf lists and watches CRDs (kopf/_core/reactor/observation.py, resource_observer);
 # - Kopf lists and watches OVHNodePools, and patches them for finalizers and annotations;
-# - clients/kube.py merge-patches ovhnodepools/status and reads Secrets one by one
-#   (read_namespaced_secret);
+# - clients/kube.py reads one OVHNodePool (get_namespaced_custom_object), merge-patches
+#   ovhnodepools/status and reads Secrets one by one (read_namespaced_secret);
 # - Kopf posts core/v1 Events (kopf/_cogs/clients/events.py).
 OBJECT_GRANTS: set[Grant] = {
+    ("ovh.nodepool-operator.io", "ovhnodepools", "get"),
     ("ovh.nodepool-operator.io", "ovhnodepools", "list"),
     ("ovh.nodepool-operator.io", "ovhnodepools", "watch"),
     ("ovh.nodepool-operator.io", "ovhnodepools", "patch"),

@@ -311,7 +311,7 @@ def test_credentials_file_with_keys(tmp_path: Path) -> None:
 
     credentials = credentials_from_file(path)
 
-    assert credentials.identity == "ovh-eu/file-app-key"
+    assert credentials.identity == "file-app-key@ovh-eu"
     assert credentials.consumer_key is not None
     assert credentials.consumer_key.get_secret_value() == SIGNED_KEYS["consumerKey"]
 
@@ -395,7 +395,7 @@ def test_check_json_output(
 
     document = json.loads(capsys.readouterr().out)
     assert status == 0
-    assert document["identity"] == f"{ovh_sim.base_url}/demo-ak"
+    assert document["identity"] == f"demo-ak@{ovh_sim.base_url}"
     project = next(item for item in document["projects"] if item["id"] == PROJECT)
     (cluster,) = project["clusters"]
     assert (cluster["id"], cluster["name"], cluster["region"]) == (KUBE, "test-a", "GRA11")

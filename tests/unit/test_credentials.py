@@ -149,8 +149,8 @@ def test_identity_hides_secret_values(data: dict[str, str]) -> None:
 
 
 def test_identity_names_public_key() -> None:
-    assert read(SIGNED).identity == "ovh-eu/app-key-1"
-    assert read(OAUTH2).identity == "ovh-ca/client-id-1"
+    assert read(SIGNED).identity == "app-key-1@ovh-eu"
+    assert read(OAUTH2).identity == "client-id-1@ovh-ca"
 
 
 def test_identity_ignores_secret_change() -> None:

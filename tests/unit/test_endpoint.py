@@ -9,6 +9,7 @@ from ovh.client import ENDPOINTS
 
 from ovh_nodepool_operator.clients.credentials import Credentials, credentials_from_mapping
 from ovh_nodepool_operator.clients.endpoint import (
+    PUBLIC_CLOUD_ENDPOINTS,
     build_client,
     detach_library_configuration,
     validate_endpoint,
@@ -69,8 +70,14 @@ def test_unknown_name_lists_valid_names() -> None:
     message = rejection("ovh-mars")
 
     assert "ovh-mars" in message
-    for name in ENDPOINTS:
+    for name in PUBLIC_CLOUD_ENDPOINTS:
         assert name in message
+
+
+def test_endpoint_without_public_cloud_rejected() -> None:
+    message = rejection("kimsufi-eu")
+
+    assert "kimsufi-eu" in message
 
 
 def test_other_scheme_rejected() -> None:

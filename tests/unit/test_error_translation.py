@@ -235,6 +235,17 @@ def test_oauth2_failure_is_invalid_credentials() -> None:
     assert "clientSecret" in error.message
 
 
+def test_oauth2_unavailable_is_transient() -> None:
+    raised = ovh.exceptions.OAuth2FailureError(
+        "OAuth2 failure: Token creation failed with status_code=503, body=busy"
+    )
+
+    error = translate_error(raised)
+
+    assert isinstance(error, errors.TransientError)
+    assert "HTTP 503" in error.message
+
+
 def test_local_key_check_is_invalid_credentials() -> None:
     # python-ovh raises this itself, with no response, when the consumer key is empty.
     raised = ovh.exceptions.InvalidKey("Invalid ConsumerKey ''")

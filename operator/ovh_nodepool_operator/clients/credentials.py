@@ -30,8 +30,8 @@ class Credentials:
 
     @property
     def identity(self) -> str:
-        """Return a public name of the identity, safe to log: endpoint and key or client id."""
-        return f"{self.endpoint}/{self.application_key or self.client_id}"
+        """Return a public name of the identity, safe to log: key or client id, and endpoint."""
+        return f"{self.application_key or self.client_id}@{self.endpoint}"
 
     @property
     def fingerprint(self) -> str:

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import Any
 from urllib.parse import urlsplit
 
 import ovh
 import ovh.config
 import ovh.exceptions
-from ovh.client import ENDPOINTS
-from ovh.oauth2 import OAuth2
+from oauthlib.oauth2 import BackendApplicationClient  # type: ignore[import-untyped]
+from ovh.oauth2 import OAuth2, RefreshOAuth2Session
 
 from ovh_nodepool_operator.clients.credentials import Credentials
 from ovh_nodepool_operator.domain.errors import CredentialsConfigError
 
+# python-ovh also knows Kimsufi and So you Start endpoints, which serve no Public Cloud API.
+PUBLIC_CLOUD_ENDPOINTS = ("ovh-eu", "ovh-ca", "ovh-us")
 OAUTH2_TOKEN_PATH = "/auth/oauth2/token"  # noqa: S105 - a URL path, not a password
 LIBRARY_VARIABLES = (
     "OVH_ENDPOINT",
@@ -52,8 +55,8 @@ def is_base_url(endpoint: str) -> bool:
 def validate_endpoint(endpoint: str) -> None:
     """Reject an endpoint that is neither a known name nor a usable base URL."""
     if not is_base_url(endpoint):
-        if endpoint not in ENDPOINTS:
-            names = ", ".join(sorted(ENDPOINTS))
+        if endpoint not in PUBLIC_CLOUD_ENDPOINTS:
+            names = ", ".join(PUBLIC_CLOUD_ENDPOINTS)
             raise CredentialsConfigError(
                 f"Unknown OVH endpoint {endpoint!r}: use one of {names}, or a base URL."
             )
@@ -88,7 +91,41 @@ def build_client(credentials: Credentials, *, timeout: float) -> ovh.Client:
         raise CredentialsConfigError(f"Invalid OVH credentials configuration: {error}") from None
     if is_base_url(credentials.endpoint):
         _point_at_base_url(client, credentials)
+    if credentials.client_id is not None:
+        client._oauth2 = _TimedOAuth2(
+            client_id=credentials.client_id,
+            client_secret=_reveal(credentials.client_secret),
+            token_url=client._oauth2.token_url,
+            timeout=timeout,
+        )
     return client
+
+
+class _TimedOAuth2(OAuth2):  # type: ignore[misc]
+    """python-ovh 1.2.0's OAuth2 helper with a timeout on the token request, which has none."""
+
+    _token: Any = None
+
+    def __init__(
+        self, *, client_id: str, client_secret: str | None, token_url: str, timeout: float
+    ) -> None:
+        super().__init__(client_id=client_id, client_secret=client_secret, token_url=token_url)
+        self.timeout = timeout
+
+    @property
+    def token(self) -> Any:
+        if self._token is None:
+            session = RefreshOAuth2Session(
+                token_url=self.token_url,
+                client=BackendApplicationClient(client_id=self.client_id, scope=["all"]),
+            )
+            self._token = session.fetch_token(
+                token_url=self.token_url,
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                timeout=self.timeout,
+            )
+        return self._token
 
 
 def _point_at_base_url(client: ovh.Client, credentials: Credentials) -> None:

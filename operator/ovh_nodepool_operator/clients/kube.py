@@ -9,6 +9,7 @@ from typing import Any
 
 import kubernetes
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from ovh_nodepool_operator.domain import errors
 from ovh_nodepool_operator.domain.models import API_GROUP, API_VERSION, PLURAL
@@ -44,6 +45,10 @@ class KubeApi:
                     "own credentials."
                 ) from None
             raise translate_error(error, f"read Secret {namespace}/{name}") from None
+        except HTTPError as error:
+            # The API server is unreachable (restart, network): retried like a 5xx.
+            message = f"Kubernetes API unreachable: {type(error).__name__}."
+            raise errors.TransientError(message) from None
 
         data = secret.data or {}
         return {key: base64.b64decode(value).decode() for key, value in data.items()}
@@ -65,17 +70,31 @@ class KubeApi:
             if error.status == 404:
                 return  # The object is gone; there is no status left to write.
             raise translate_error(error, f"patch status of {namespace}/{name}") from None
+        except HTTPError as error:
+            # The API server is unreachable (restart, network): retried like a 5xx.
+            message = f"Kubernetes API unreachable: {type(error).__name__}."
+            raise errors.TransientError(message) from None
 
-    async def list_pools(self) -> list[dict[str, Any]]:
-        """Return every OVHNodePool the operator may read, as plain dictionaries."""
+    async def read_status(self, namespace: str, name: str) -> dict[str, Any]:
+        """Return an OVHNodePool's status as stored now, empty when the object is gone."""
         try:
             result = await asyncio.to_thread(
-                self._custom.list_cluster_custom_object, API_GROUP, API_VERSION, PLURAL
+                self._custom.get_namespaced_custom_object,
+                API_GROUP,
+                API_VERSION,
+                namespace,
+                PLURAL,
+                name,
             )
         except ApiException as error:
-            raise translate_error(error, "list OVHNodePool objects") from None
-        items: list[dict[str, Any]] = dict(result).get("items", [])  # type: ignore[call-overload]
-        return items
+            if error.status == 404:
+                return {}
+            raise translate_error(error, f"read {namespace}/{name}") from None
+        except HTTPError as error:
+            message = f"Kubernetes API unreachable: {type(error).__name__}."
+            raise errors.TransientError(message) from None
+        status: dict[str, Any] = dict(result).get("status") or {}  # type: ignore[call-overload]
+        return status
 
 
 def translate_error(error: ApiException, action: str) -> errors.OperatorError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class OvhApi:
         wait_observer: WaitObserver | None = None,
     ) -> None:
         self.identity = credentials.identity
+        self.endpoint = credentials.endpoint
         self._client = build_client(credentials, timeout=timeout)
         self._bucket = bucket
         self._observer = observer
@@ -126,7 +128,8 @@ class OvhApi:
         except (errors.PoolNotFoundError, errors.AccessDeniedError) as error:
             raise errors.ClusterNotFoundError(
                 f"OVH cannot find the project or cluster in {path}, or the credentials "
-                f"{self.identity} may not reach it: {error.message}",
+                f"{self.identity} may not reach it: {error.message}. Check spec.projectId and "
+                "spec.kubeId, and the projects the consumer key may reach.",
                 query_id=error.query_id,
             ) from None
 
@@ -157,10 +160,12 @@ class OvhApi:
                 return self._client.call(method, path)
             return self._client.call(method, path, body)
         except ovh.exceptions.APIError as error:
-            raise translate_error(error) from None
+            raise translate_error(error, endpoint=self.endpoint) from None
 
 
-def translate_error(error: ovh.exceptions.APIError) -> errors.OperatorError:
+def translate_error(
+    error: ovh.exceptions.APIError, *, endpoint: str = "the OVH API"
+) -> errors.OperatorError:
     """Translate a python-ovh exception into the operator's taxonomy.
 
     The messages carry OVH's text and query id but never a request header or a secret.
@@ -171,15 +176,16 @@ def translate_error(error: ovh.exceptions.APIError) -> errors.OperatorError:
     status = response.status_code if response is not None else None
 
     if isinstance(error, ovh.exceptions.HTTPError):
-        return errors.TransientError(f"OVH API unreachable: {_cause_name(error)}")
+        return errors.TransientError(
+            f"{endpoint} is unreachable ({_cause_name(error)}): check the credentials' "
+            "endpoint and the network to it. Retrying with backoff."
+        )
     if isinstance(error, ovh.exceptions.InvalidResponse):
         return errors.TransientError("OVH API returned a body that is not JSON.")
     if isinstance(error, ovh.exceptions.NetworkError):
         return errors.TransientError("OVH API connection failed before an answer.")
     if isinstance(error, ovh.exceptions.OAuth2FailureError):
-        return errors.InvalidCredentialsError(
-            "OVH rejected the OAuth2 client id or secret: check clientId and clientSecret."
-        )
+        return _translate_oauth2_failure(message)
     if response is None and isinstance(error, CREDENTIAL_EXCEPTIONS):
         # python-ovh raises these itself, with no request sent, when a key is empty.
         return errors.InvalidCredentialsError(
@@ -192,6 +198,23 @@ def translate_error(error: ovh.exceptions.APIError) -> errors.OperatorError:
             query_id=query_id,
         )
     return _translate_status(status, message, query_id, response)
+
+
+def _translate_oauth2_failure(message: str) -> errors.OperatorError:
+    # python-ovh 1.2.0 puts oauthlib's error code in the message, "(invalid_client) ...", or
+    # the token route's HTTP status, "status_code=503": a rejected client id or secret shows as
+    # an OAuth2 error code or as 400 or 401, anything else is worth a retry.
+    found = re.search(r"status_code=(\d{3})", message)
+    status = int(found.group(1)) if found else None
+    rejected = re.search(
+        r"\((invalid_client|unauthorized_client|invalid_grant|access_denied)\)", message
+    )
+    if rejected or status in (400, 401):
+        return errors.InvalidCredentialsError(
+            "OVH rejected the OAuth2 client id or secret: check clientId and clientSecret."
+        )
+    shown = f"HTTP {status}" if status else "an invalid body"
+    return errors.TransientError(f"OVH's OAuth2 token route returned {shown}.")
 
 
 def _translate_status(

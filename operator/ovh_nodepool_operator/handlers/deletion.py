@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -18,6 +19,9 @@ from ovh_nodepool_operator.handlers.state import ObjectState
 # After a DELETE, OVH can still list the pool as READY for a moment; within this many seconds
 # such a reading means "deletion in progress", not "deletion lost".
 DELETE_GRACE_SECONDS = 120.0
+# A POST sent before a crash can still create the pool after the operator restarts, so an
+# object with only a creation intent is released no sooner than this after the intent.
+CREATE_GRACE_SECONDS = 120.0
 
 
 async def finalize(
@@ -42,19 +46,42 @@ async def finalize(
     delay = runtime.settings.busy_interval_seconds
     try:
         pool = await _find_pool(runtime, obj, recorded_id, intent)
+        if pool is None and not recorded_id and _intent_is_recent(obj):
+            raise kopf.TemporaryError(
+                f"Waiting for a create request of node pool {intent} that may still reach OVH.",
+                delay=delay,
+            )
         if pool is None:
             logger.info(f"OVH node pool {obj.pool_name} (id {recorded_id}) is gone.")
             return
+        if not recorded_id:
+            # Found by the intent: keep its id, so its 404 later ends the wait at once.
+            found = {"nodePoolId": pool.id, "createRequestedAt": None}
+            await runtime.kube.patch_status(obj.namespace, obj.name, found)
         await _delete(runtime, obj, pool, state, logger)
     except (errors.TransientError, errors.PoolBusyError) as error:
+        if isinstance(error, errors.TransientError) and error.retry_after is not None:
+            delay = max(delay, error.retry_after)
         raise kopf.TemporaryError(f"Deletion waits: {error.describe()}", delay=delay) from None
     except errors.OperatorError as error:
+        if isinstance(error, (errors.InvalidCredentialsError, errors.AccessDeniedError)):
+            runtime.credentials.forget(obj.namespace, obj.spec.credentials_secret_ref)
+        # Retried at the busy interval, not the slow Stalled one: the retry is what notices a
+        # switch to deletionPolicy Orphan, which must release the object without delay.
         raise kopf.TemporaryError(
             f"Cannot delete the OVH node pool: {error.describe()} Fix the cause, or set "
             "spec.deletionPolicy to Orphan to release the object and keep the pool.",
-            delay=runtime.settings.stalled_retry_seconds,
+            delay=delay,
         ) from None
     raise kopf.TemporaryError(f"Waiting for OVH to delete node pool {obj.pool_name}.", delay=delay)
+
+
+def _intent_is_recent(obj: NodePoolObject) -> bool:
+    recorded_at = obj.status.get("createRequestedAt")
+    if not recorded_at:
+        return False
+    requested = datetime.fromisoformat(str(recorded_at).replace("Z", "+00:00"))
+    return (datetime.now(UTC) - requested).total_seconds() < CREATE_GRACE_SECONDS
 
 
 async def _find_pool(

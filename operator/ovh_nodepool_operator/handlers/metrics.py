@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from ovh_nodepool_operator.clients.ovh_api import CallRecord
 from ovh_nodepool_operator.domain.status import Verdict
-from ovh_nodepool_operator.handlers.objects import PAUSED_ANNOTATION
+from ovh_nodepool_operator.handlers.objects import is_paused
 
 # Ready, Reconciling and Stalled exclude each other; Paused can be true next to any of them.
 OBJECT_CONDITIONS = ("Ready", "Reconciling", "Stalled", "Paused")
@@ -96,7 +96,7 @@ class OperatorMetrics:
         if not uid:
             return
         annotations = metadata.get("annotations") or {}
-        paused = str(annotations.get(PAUSED_ANNOTATION, "")).strip().lower() == "true"
+        paused = is_paused(annotations)
         conditions = {verdict.state, "Paused"} if paused else {verdict.state}
         self._move(uid, frozenset(conditions))
 

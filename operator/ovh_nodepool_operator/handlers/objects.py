@@ -10,7 +10,7 @@ import kopf
 from pydantic import ValidationError
 
 from ovh_nodepool_operator.domain.errors import OperatorError
-from ovh_nodepool_operator.domain.models import NodePoolSpec
+from ovh_nodepool_operator.domain.models import NodePoolSpec, SecretReference
 
 ANNOTATION_PREFIX = "ovh.nodepool-operator.io/"
 PAUSED_ANNOTATION = ANNOTATION_PREFIX + "paused"
@@ -43,7 +43,7 @@ class NodePoolObject:
     @property
     def paused(self) -> bool:
         """Tell whether the pause annotation stops writes to OVH."""
-        return self.annotations.get(PAUSED_ANNOTATION, "").strip().lower() == "true"
+        return is_paused(self.annotations)
 
     @property
     def observe_only(self) -> bool:
@@ -69,6 +69,26 @@ class NodePoolObject:
     def ref(self) -> str:
         """Return `namespace/name`, for messages."""
         return f"{self.namespace}/{self.name}"
+
+
+def is_paused(annotations: Mapping[str, Any]) -> bool:
+    """Tell whether annotations pause an object.
+
+    Any value but "false" pauses, so a misspelled "true" errs on the side of no writes.
+    """
+    value = annotations.get(PAUSED_ANNOTATION)
+    return value is not None and str(value).strip().lower() != "false"
+
+
+def namespace_of(body: Mapping[str, Any]) -> str:
+    """Return an object's namespace from its raw body."""
+    return str((body.get("metadata") or {}).get("namespace", ""))
+
+
+def secret_ref_of(body: Mapping[str, Any]) -> SecretReference | None:
+    """Return the credentials Secret a raw body names, without parsing the whole spec."""
+    name = ((body.get("spec") or {}).get("credentialsSecretRef") or {}).get("name")
+    return SecretReference(name=str(name)) if name else None
 
 
 def parse_object(body: Mapping[str, Any]) -> NodePoolObject:

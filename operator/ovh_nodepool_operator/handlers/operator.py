@@ -24,11 +24,13 @@ from ovh_nodepool_operator.handlers.objects import Claim, ClaimKey, claim_of
 from ovh_nodepool_operator.handlers.reconcile import Reconciler
 from ovh_nodepool_operator.handlers.runtime import CredentialStore, Runtime
 from ovh_nodepool_operator.handlers.state import object_state
+from ovh_nodepool_operator.handlers.waits import install_planned_wait_filter
 from ovh_nodepool_operator.settings import OperatorSettings
 
 SETTINGS = OperatorSettings()
 RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 FINALIZER = f"{API_GROUP}/finalizer"
+KOPF_PREFIX = f"kopf.{API_GROUP}"
 
 
 @kopf.on.startup()
@@ -37,9 +39,11 @@ async def configure(
 ) -> None:
     """Set Kopf's storage names, build the runtime shared by all objects, serve metrics."""
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=API_GROUP)
+    # Kopf leaves every annotation under its storage prefix out of the changes it reacts to, so
+    # its prefix must differ from that of the user's annotations (paused, adopt).
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=KOPF_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=API_GROUP, key="last-handled-configuration"
+        prefix=KOPF_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING
     settings.execution.max_workers = 16
@@ -50,6 +54,7 @@ async def configure(
 
     detach_library_configuration()
     silence_secret_bearing_loggers()
+    install_planned_wait_filter()
     load_configuration()
     kube = KubeApi()
     metrics = OperatorMetrics()

@@ -36,12 +36,16 @@ from ovh_nodepool_operator.domain.status import (
 from ovh_nodepool_operator.handlers.objects import (
     Claim,
     NodePoolObject,
+    namespace_of,
     parse_object,
     post_event,
+    secret_ref_of,
 )
 from ovh_nodepool_operator.handlers.runtime import Runtime, Snapshot
 from ovh_nodepool_operator.handlers.state import ObjectState
 
+STALLED_FIRST_RETRY_SECONDS = 5.0
+REREAD_SECRET_ERRORS = (errors.InvalidCredentialsError, errors.AccessDeniedError)
 BUSY_REASONS = {
     "INSTALLING": "Creating",
     "UPSCALING": "Resizing",
@@ -86,6 +90,9 @@ class Reconciler:
                 check_ownership(obj, claims)
                 outcome = await self._converge(obj, state, logger, max_age=max_age, force=force)
             except errors.OperatorError as error:
+                if isinstance(error, REREAD_SECRET_ERRORS):
+                    # The Secret may have been fixed since it was cached: read it at the retry.
+                    self.runtime.credentials.forget(namespace_of(body), secret_ref_of(body))
                 await self._report_error(body, state, logger, error)
                 return
 
@@ -94,7 +101,11 @@ class Reconciler:
             state.failures = 0
             state.retry_at = 0.0
             state.busy = outcome.verdict.state == "Reconciling"
-            await self._report(body, obj, state, logger, outcome)
+            try:
+                await self._report(body, obj, state, logger, outcome)
+            except errors.TransientError as error:
+                # The status write failed (API server unreachable): retry with backoff.
+                await self._report_error(body, state, logger, error)
 
     async def _converge(
         self,
@@ -148,6 +159,15 @@ class Reconciler:
         if existing is not None and obj.observe_only:
             return existing  # Observing takes nothing over, so it needs no adopt annotation.
         if existing is not None:
+            # The body can predate this operator's own intent write (a watch that was down), so
+            # read the stored status before calling the pool someone else's.
+            stored = await self.runtime.kube.read_status(obj.namespace, obj.name)
+            if (
+                stored.get("nodePoolName") == existing.name
+                or stored.get("nodePoolId") == existing.id
+            ):
+                await self._record_pool_id(obj, existing, logger, "found after a stale read")
+                return existing
             raise errors.PoolExistsError(
                 f"A node pool named {obj.pool_name!r} (id {existing.id}) already exists in "
                 f"cluster {obj.spec.kube_id} and this object did not create it. To manage it, "
@@ -236,19 +256,36 @@ class Reconciler:
         spec = obj.spec
 
         # Record the intent first: a restart after the POST then finds the pool by this name.
-        await self.runtime.kube.patch_status(
-            obj.namespace, obj.name, {"nodePoolName": obj.pool_name, "nodePoolId": None}
-        )
+        # An intent left by an earlier try means that try's POST may still reach OVH.
+        earlier_try = obj.status.get("nodePoolName") == obj.pool_name
+        intent = {
+            "nodePoolName": obj.pool_name,
+            "nodePoolId": None,
+            "createRequestedAt": timestamp(datetime.now(UTC)),
+        }
+        await self.runtime.kube.patch_status(obj.namespace, obj.name, intent)
         try:
             created = await api.create_pool(spec.project_id, spec.kube_id, plan.body)
         except errors.TransientError:
             raise  # The POST may have reached OVH: keep the intent so a retry finds the pool.
         except errors.OperatorError:
+            if earlier_try:
+                # OVH may reject the name because the earlier try's POST created the pool.
+                snapshot = await self.runtime.observer.snapshot(
+                    api, spec.project_id, spec.kube_id, max_age=0
+                )
+                pool = snapshot.by_name(obj.pool_name)
+                if pool is not None:
+                    await self._record_pool_id(obj, pool, logger, "created by an earlier try")
+                    message = f"OVH node pool {pool.name} was created by an earlier try."
+                    return Outcome(Verdict("Reconciling", "Creating", message), pool)
             # OVH rejected the POST, so no pool exists and deletion must not wait for one.
-            await self.runtime.kube.patch_status(obj.namespace, obj.name, {"nodePoolName": None})
+            cleared = {"nodePoolName": None, "createRequestedAt": None}
+            await self.runtime.kube.patch_status(obj.namespace, obj.name, cleared)
             raise
         self.runtime.observer.mark_written(api, spec.project_id, spec.kube_id)
-        await self.runtime.kube.patch_status(obj.namespace, obj.name, {"nodePoolId": created.id})
+        recorded = {"nodePoolId": created.id, "createRequestedAt": None}
+        await self.runtime.kube.patch_status(obj.namespace, obj.name, recorded)
 
         message = (
             f"Created OVH node pool {created.name} (id {created.id}) in cluster {spec.kube_id} "
@@ -305,7 +342,7 @@ class Reconciler:
 
         # The spec was already applied once, so a difference now was made outside the operator.
         drifted = obj.status.get("observedGeneration") == obj.generation and _was_ready(obj)
-        changes = ", ".join(f"{key}={_short(value)}" for key, value in plan.body.items())
+        changes = ", ".join(_describe_change(key, value) for key, value in plan.body.items())
         if drifted:
             message = (
                 f"Put back {fields} of OVH node pool {pool.name} (id {pool.id}), changed "
@@ -370,25 +407,35 @@ class Reconciler:
             ),
         }
 
-        changed = state.last_verdict != (verdict.reason, verdict.message)
-        state.last_verdict = (verdict.reason, verdict.message)
+        # OVH's query id is new on every request, so leave it out of the comparison: the same
+        # error on every retry must not log again and post another Event.
+        changed = state.last_verdict != (verdict.reason, error.message)
+        state.last_verdict = (verdict.reason, error.message)
         if changed:
             logger.warning(f"Reconciliation failed ({error.reason}): {error.describe()}")
             post_event(body, "Warning", error.reason, error.describe())
 
         if changed or _differs(previous, status):
-            await self.runtime.kube.patch_status(
-                str(metadata.get("namespace", "")), str(metadata.get("name", "")), status
-            )
+            try:
+                await self.runtime.kube.patch_status(
+                    str(metadata.get("namespace", "")), str(metadata.get("name", "")), status
+                )
+            except errors.TransientError as failure:
+                # The API server is unreachable too; the retry writes the status.
+                logger.warning(f"Failed to write the error into status: {failure.message}")
 
     def _retry_delay(self, error: errors.OperatorError, failures: int) -> float:
-        if error.stalled:
-            return self.settings.stalled_retry_seconds
         if isinstance(error, errors.TransientError) and error.retry_after is not None:
             return min(error.retry_after, self.settings.backoff_max_seconds)
 
+        # A Stalled object is retried soon after it fails, so a quick fix (a Secret, a quota)
+        # shows at once, then ever more slowly up to the cap.
+        first, cap = 2.0, self.settings.backoff_max_seconds
+        if error.stalled:
+            first, cap = STALLED_FIRST_RETRY_SECONDS, self.settings.stalled_retry_seconds
+
         # Exponential backoff with jitter, so many objects do not retry in step.
-        base = min(self.settings.backoff_max_seconds, 2.0 ** min(failures, 10))
+        base = min(cap, first * 2.0 ** min(failures - 1, 10))
         return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not cryptography
 
     def _announce(
@@ -480,6 +527,8 @@ def _was_ready(obj: NodePoolObject) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _describe_change(field: str, value: Any) -> str:
+    # Objects such as the template are sent whole; their content is in the spec, not the Event.
+    if isinstance(value, dict):
+        return f"{field} (whole object)"
+    return f"{field}={value}"

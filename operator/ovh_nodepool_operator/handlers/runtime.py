@@ -143,9 +143,10 @@ class CredentialStore:
         validate_endpoint(credentials.endpoint)
         return credentials
 
-    def forget(self, namespace: str, name: str) -> None:
+    def forget(self, namespace: str, ref: SecretReference | None) -> None:
         """Drop a cached Secret, so the next reconciliation reads it again."""
-        self._cache.pop((namespace, name), None)
+        if ref is not None:
+            self._cache.pop((namespace, ref.name), None)
 
 
 # Called with the object's body and the verdict of each reconciliation that reports one.

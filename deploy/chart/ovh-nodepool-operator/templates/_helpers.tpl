@@ -44,10 +44,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* Rules on the OVHNodePool objects, their status, Events and credentials Secrets. They are
      granted cluster-wide or in each watched namespace. */}}
 {{- define "ovhnp.objectRules" -}}
-# Kopf lists and watches the objects, and patches them for its finalizer and annotations.
+# Kopf lists and watches the objects, and patches them for its finalizer and annotations. The
+# operator reads one object before it reports a pool as foreign, as its watch may lag.
 - apiGroups: ["ovh.nodepool-operator.io"]
   resources: ["ovhnodepools"]
-  verbs: ["list", "watch", "patch"]
+  verbs: ["get", "list", "watch", "patch"]
 # The operator merge-patches the status subresource.
 - apiGroups: ["ovh.nodepool-operator.io"]
   resources: ["ovhnodepools/status"]
