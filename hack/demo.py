@@ -24,6 +24,8 @@ BIN = Path(sys.executable).parent
 PLANE_DIR = DEMO / "control-plane"
 KUBECONFIG = PLANE_DIR / "admin.kubeconfig"
 OPERATOR_NAMESPACE = "ovh-nodepool-operator"
+KUBECTL_VERSION = "v1.36.3"
+USAGE = "usage: hack/demo.sh [stop]"
 
 # Demo pace: nodes take a few seconds at OVH and the operator looks every second or two.
 OPERATOR_ENV = {
@@ -166,7 +168,7 @@ def field(name: str, path: str) -> str:
 
 
 def simulator_control(base_url: str, path: str, body: dict[str, object]) -> None:
-    """Call the simulator's control API, which stands in for OVH's own autoscaler here."""
+    """Call the simulator's control API, which plays OVH's own autoscaler here."""
     url = base_url.removesuffix("/1.0") + "/_sim" + path
     data = json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
@@ -227,8 +229,9 @@ def walk_through(base_url: str) -> None:
     show()
 
 
-def stop() -> None:
-    """Stop the operator, the simulator and the control plane that the demo started."""
+def stop() -> bool:
+    """Stop the operator, the simulator and the control plane of a demo; tell if one ran."""
+    running = any((DEMO / f"{name}.pid").exists() for name in ("operator", "simulator"))
     for name in ("operator", "simulator"):
         pid_file = DEMO / f"{name}.pid"
         if pid_file.exists():
@@ -237,17 +240,23 @@ def stop() -> None:
             pid_file.unlink()
     if PLANE_DIR.exists():
         run(str(BIN / "kube-control-plane"), "down", "--dir", str(PLANE_DIR), check=False)
-    print("demo: stopped the operator, the OVH API simulator and the control plane.")
+    return running
 
 
 def main() -> int:
     """Run the demo, or stop it with `stop`."""
-    if sys.argv[1:] == ["stop"]:
-        stop()
+    arguments = sys.argv[1:]
+    if arguments == ["stop"]:
+        stopped = stop()
+        print("demo: stopped." if stopped else "demo: nothing was running.")
         return 0
+    if arguments:
+        print(USAGE, file=sys.stderr)
+        return 2
 
     # Start clean: a previous demo's etcd data would hold objects of pools that no longer exist.
-    stop()
+    if stop():
+        print(f"demo: stopped the previous demo and deleted its state in {DEMO}.")
     shutil.rmtree(DEMO, ignore_errors=True)
     DEMO.mkdir()
     started = time.monotonic()
@@ -257,6 +266,8 @@ def main() -> int:
     walk_through(base_url)
 
     say(f"Done in {time.monotonic() - started:.0f} s. Everything is still running; play on:")
+    kubectl_folder = Path((PLANE_DIR / "kubectl-path").read_text().strip()).parent
+    print(f"  export PATH={kubectl_folder}:$PATH   # kubectl {KUBECTL_VERSION}, as the server")
     print(f"  export KUBECONFIG={KUBECONFIG}")
     print("  kubectl get onp -A -w")
     print("  kubectl edit onp web -n demo        # change desiredNodes, bounds, template")

@@ -7,7 +7,9 @@ set -euo pipefail
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO_ROOT"
 
-if [ "${1:-}" != "stop" ]; then
-  hack/setup.sh
-fi
+case "${1:-}" in
+  "") hack/setup.sh ;;
+  stop) ;;
+  *) echo "usage: hack/demo.sh [stop]" >&2; exit 2 ;;
+esac
 exec .venv/bin/python hack/demo.py "$@"
