@@ -390,3 +390,26 @@ def test_never_created_releases_at_once(
 
     assert get_object(control_plane, workspace, "stillborn") is None
     assert writes(e2e_simulator, kube_id) == []
+
+
+def test_adopting_object_outranks_name_claim(
+    control_plane: ControlPlane,
+    operator: OperatorProcess,
+    e2e_simulator: SimulatorServer,
+    workspace: str,
+    cluster: tuple[str, str],
+) -> None:
+    project_id, kube_id = cluster
+    existing = seed_pool(e2e_simulator, project_id, kube_id, name="prized", desiredNodes=1)
+    apply(control_plane, node_pool(workspace, "prized", project_id, kube_id, desiredNodes=1))
+    wait_stalled(control_plane, workspace, "prized", "AlreadyExists")
+
+    # An exported manifest: another object name, the same pool, and the adopt annotation.
+    exported = node_pool(workspace, "imported", project_id, kube_id, name="prized", desiredNodes=1)
+    apply(control_plane, with_annotations(exported, **{ADOPT: existing["id"]}))
+
+    obj = wait_ready(control_plane, workspace, "imported")
+    assert obj["status"]["nodePoolId"] == existing["id"]
+    loser = wait_stalled(control_plane, workspace, "prized", "Conflict")
+    assert f"{workspace}/imported" in condition(loser, "Stalled")["message"]
+    assert writes(e2e_simulator, kube_id) == []

@@ -119,8 +119,13 @@ def post_event(reference: Mapping[str, Any], kind: str, reason: str, message: st
 
 @dataclass(frozen=True, order=True)
 class Claim:
-    """An object that manages an OVH pool; the oldest claim of a pool wins it."""
+    """An object that manages an OVH pool; the strongest, then oldest, claim of a pool wins it.
 
+    `strength` orders the claims: 0 for an object that recorded the pool (it created or adopted
+    it), 1 for one with the adopt annotation, 2 for one that only names the pool.
+    """
+
+    strength: int
     created: str
     namespace: str
     name: str
@@ -140,7 +145,14 @@ def claim_of(body: Mapping[str, Any]) -> tuple[ClaimKey, Claim] | None:
     status = body.get("status") or {}
     pool_name = status.get("nodePoolName") or spec.get("name") or metadata.get("name", "")
     key = (str(spec.get("projectId", "")), str(spec.get("kubeId", "")), str(pool_name))
+    if status.get("nodePoolId") or status.get("nodePoolName"):
+        strength = 0
+    elif (metadata.get("annotations") or {}).get(ADOPT_ANNOTATION):
+        strength = 1
+    else:
+        strength = 2
     claim = Claim(
+        strength=strength,
         created=str(metadata.get("creationTimestamp", "")),
         namespace=str(metadata.get("namespace", "")),
         name=str(metadata.get("name", "")),
