@@ -112,7 +112,7 @@ def test_scrape_after_pool_created(
     last_success = value(text, "ovhnp_last_ovh_success_timestamp_seconds")
     assert last_success is not None
     assert last_success > 0
-    identity = f"{e2e_simulator.base_url}/{E2E_CREDENTIALS['applicationKey']}"
+    identity = f"{E2E_CREDENTIALS['applicationKey']}@{e2e_simulator.base_url}"
     assert value(text, "ovhnp_rate_limit_wait_seconds_total", identity=identity) is not None
     for secret in E2E_SECRET_VALUES:
         assert secret not in text
