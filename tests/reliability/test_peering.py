@@ -1,0 +1,126 @@
+"""Two operator instances with Kopf peering: one acts, the other takes over when it stops.
+
+The suite's standalone operator is stopped for these tests, because it would act regardless of
+peering. The peering CRDs and the extra RBAC they need come from peering.yaml.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kube_control_plane.controlplane import ControlPlane
+from tests.e2e.support import OperatorProcess
+from tests.reliability.harness import Scenario
+
+pytestmark = pytest.mark.e2e
+
+PEERING_YAML = Path(__file__).resolve().parent / "peering.yaml"
+HANDLERS = "ovh_nodepool_operator.handlers.operator"
+NAME = "peered"
+
+
+@pytest.fixture
+def peering(control_plane: ControlPlane, operator: OperatorProcess) -> Iterator[str]:
+    """Install the peering CRDs and a ClusterKopfPeering; stop the standalone operator."""
+    control_plane.kubectl("apply", "-f", str(PEERING_YAML))
+    for crd in ("clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"):
+        control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
+    name = f"ovhnp-{uuid.uuid4().hex[:8]}"
+    manifest = f"apiVersion: kopf.dev/v1\nkind: ClusterKopfPeering\nmetadata:\n  name: {name}\n"
+    control_plane.kubectl("apply", "-f", "-", input=manifest)
+    operator.stop()
+    yield name
+    operator.start()
+
+
+def start_pair(
+    scn: Scenario, tmp_path: Path, commands: list[list[str] | None], env: dict[str, str]
+) -> list[OperatorProcess]:
+    """Start two operators with the same peering; their logs join the secret scan."""
+    started = []
+    for index, command in enumerate(commands):
+        log_path = tmp_path / f"peer-{index}.log"
+        scn.extra_logs.append(log_path)
+        process = OperatorProcess(scn.operator.kubeconfig, log_path, env=env, command=command)
+        started.append(process.start())
+    return started
+
+
+def peering_lines(processes: list[OperatorProcess]) -> str:
+    """Return Kopf's pause and resume lines of both logs, for failure messages."""
+    lines = [
+        f"peer {index}: {line}"
+        for index, process in enumerate(processes)
+        for line in process.logs().splitlines()
+        if "operators" in line or "Pausing" in line or "Resuming" in line
+    ]
+    return "\n".join(lines[-12:])
+
+
+def run_takeover(scn: Scenario, processes: list[OperatorProcess]) -> None:
+    """Create, find the acting peer, stop it, scale, and check the other peer applies it."""
+    try:
+        time.sleep(2)  # Both peers see each other's keep-alive before the object appears.
+        scn.create(NAME, desiredNodes=1, maxNodes=10)
+        scn.wait_ready(NAME, timeout=30)
+        actors = [p for p in processes if "Created OVH node pool" in p.logs()]
+        scn.record["creators"] = len(actors)
+        assert len(actors) == 1, f"{len(actors)} peers created the pool"
+
+        actors[0].stop()
+        other = next(p for p in processes if p is not actors[0])
+        scn.patch_spec(NAME, desiredNodes=3)
+        scn.wait_ready(NAME, timeout=60)
+        pool = scn.pools()[0]
+        assert pool["desiredNodes"] == 3, "the remaining peer did not apply the change"
+        assert "Updated OVH node pool" in other.logs()
+    except AssertionError as error:
+        lines = peering_lines(processes)
+        raise AssertionError(f"{error}\nKopf peering log lines:\n{lines}") from None
+    finally:
+        methods = [f"{e['method']} {e['status']}" for e in scn.writes()]
+        scn.record["writes"] = methods
+
+    posts = [m for m in methods if m.startswith("POST")]
+    puts = [m for m in methods if m.startswith("PUT")]
+    assert posts == ["POST 200"], methods
+    assert puts == ["PUT 204"], methods
+
+
+def test_peering_same_priority(scenario: Scenario, peering: str, tmp_path: Path) -> None:
+    scenario.record.update(
+        group="peering",
+        case="two-operators-same-settings",
+        injected=f"two `ovh-nodepool-operator run` with OVHNP_PEERING={peering}",
+    )
+    processes = start_pair(scenario, tmp_path, [None, None], {"OVHNP_PEERING": peering})
+    try:
+        run_takeover(scenario, processes)
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def test_peering_with_priorities(scenario: Scenario, peering: str, tmp_path: Path) -> None:
+    scenario.record.update(
+        group="peering",
+        case="two-operators-distinct-priorities",
+        injected="two `kopf run` of the operator's handlers with --peering and priorities "
+        "100 and 50 (the operator's CLI has no priority setting)",
+    )
+    base = [sys.executable, "-m", "kopf", "run", "-m", HANDLERS, "--all-namespaces"]
+    commands: list[list[str] | None] = [
+        [*base, f"--peering={peering}", f"--priority={priority}"] for priority in (100, 50)
+    ]
+    processes = start_pair(scenario, tmp_path, commands, {})
+    try:
+        run_takeover(scenario, processes)
+    finally:
+        for process in processes:
+            process.stop()
