@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any, Self
@@ -37,6 +37,8 @@ KEEP_ENV = "OVHNP_CONTROL_PLANE_KEEP"
 
 PID_FILES = {"kube-apiserver": "kube-apiserver.pid", "etcd": "etcd.pid"}
 STATE_FILE = "state.json"
+AUDIT_POLICY_FILE = "audit-policy.yaml"
+AUDIT_LOG_FILE = "audit.log"
 
 
 class ControlPlaneError(RuntimeError):
@@ -181,6 +183,7 @@ class ControlPlane:
         stop_timeout: float = STOP_TIMEOUT,
         keep_workdir: bool | None = None,
         extra_apiserver_args: Sequence[str] = (),
+        audit_policy: Mapping[str, Any] | None = None,
     ) -> None:
         self._own_workdir = workdir is None
         self.workdir = (
@@ -205,6 +208,10 @@ class ControlPlane:
         self.admin_kubeconfig = self.workdir / "admin.kubeconfig"
         self.logs_dir = self.workdir / "logs"
         self.etcd_data_dir = self.workdir / "etcd-data"
+        # Off by default. With a policy (an audit.k8s.io/v1 Policy document), kube-apiserver
+        # writes one JSON audit event per line to `audit_log_path`, without rotation.
+        self.audit_policy = dict(audit_policy) if audit_policy is not None else None
+        self.audit_log_path = self.logs_dir / AUDIT_LOG_FILE if audit_policy is not None else None
 
         self.etcd_client_port = 0
         self.etcd_peer_port = 0
@@ -262,6 +269,7 @@ class ControlPlane:
             self.logs_dir.mkdir(exist_ok=True)
             if not self.pki.exists():
                 certs_module.generate(self.pki.ca_cert.parent)
+            self._write_audit_policy()
             self._start_etcd()
             self._start_apiserver()
             self._write_admin_kubeconfig()
@@ -419,8 +427,23 @@ class ControlPlane:
             "--disable-admission-plugins=ServiceAccount",
             "--allow-privileged=true",
             "--profiling=false",
+            *self._audit_args(),
             *self.extra_apiserver_args,
         ]
+
+    def _audit_args(self) -> list[str]:
+        if self.audit_log_path is None:
+            return []
+        return [
+            f"--audit-policy-file={self.workdir / AUDIT_POLICY_FILE}",
+            f"--audit-log-path={self.audit_log_path}",
+            "--audit-log-format=json",
+        ]
+
+    def _write_audit_policy(self) -> None:
+        if self.audit_policy is not None:
+            text = yaml.safe_dump(self.audit_policy, sort_keys=False)
+            (self.workdir / AUDIT_POLICY_FILE).write_text(text)
 
     def _start_apiserver(self, *, same_port: bool = False) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -549,6 +572,7 @@ class ControlPlane:
             "helm": str(self.helm_path),
             "workdir": str(self.workdir),
             "logs": str(self.logs_dir),
+            "audit_log": str(self.audit_log_path) if self.audit_log_path else None,
             "startup_seconds": self.startup_seconds,
         }
 

@@ -57,7 +57,7 @@ class OperatorSettings(BaseSettings):
         ),
     )
     status_refresh_seconds: float = Field(
-        300.0, gt=0, description="Seconds after which lastSyncTime is rewritten with no change."
+        1800.0, gt=0, description="Seconds after which lastSyncTime is rewritten with no change."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["full", "plain", "json"] = Field(

@@ -28,8 +28,11 @@ def load_configuration() -> None:
 class KubeApi:
     """Blocking Kubernetes calls, run in worker threads so the event loop never waits on them."""
 
-    def __init__(self) -> None:
-        client = kubernetes.client.ApiClient()
+    def __init__(self, *, threads: int) -> None:
+        # One pooled connection per worker thread, so concurrent calls do not discard them.
+        configuration = kubernetes.client.Configuration.get_default_copy()
+        configuration.connection_pool_maxsize = threads
+        client = kubernetes.client.ApiClient(configuration)
         self._core = kubernetes.client.CoreV1Api(client)
         self._custom = kubernetes.client.CustomObjectsApi(client)
 

@@ -74,6 +74,10 @@ class OvhApi:
         self._observer = observer
         self._wait_observer = wait_observer
         self.last_success: float | None = None
+        # python-ovh reads GET /auth/time on a client's first signed call and keeps the offset.
+        # Calls that start together would each read it, so the first call reads it alone.
+        self._clock_known = credentials.client_id is not None  # OAuth2 calls are not signed
+        self._clock_lock = asyncio.Lock()
 
     async def list_projects(self) -> list[str]:
         """Return the ids of the Public Cloud projects the credential reaches."""
@@ -142,6 +146,8 @@ class OvhApi:
         started = time.monotonic()
         outcome = "error"
         try:
+            if not self._clock_known:
+                await self._read_clock()
             result = await asyncio.to_thread(self._send, method, path, body)
             outcome = "ok"
             self.last_success = time.time()
@@ -153,6 +159,18 @@ class OvhApi:
             if self._observer is not None:
                 record = CallRecord(route, method, outcome, time.monotonic() - started)
                 self._observer(record)
+
+    async def _read_clock(self) -> None:
+        async with self._clock_lock:
+            if not self._clock_known:
+                await asyncio.to_thread(self._send_time_request)
+                self._clock_known = True
+
+    def _send_time_request(self) -> None:
+        try:
+            self._client.time_delta  # noqa: B018 - the property sends GET /auth/time once
+        except ovh.exceptions.APIError as error:
+            raise translate_error(error, endpoint=self.endpoint) from None
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         try:

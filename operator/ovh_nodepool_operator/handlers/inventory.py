@@ -90,7 +90,7 @@ async def credentials_from_secret(namespace: str, name: str) -> Credentials:
             f"{str(error).rstrip('.')}. Set KUBECONFIG, or pass --secret-file."
         ) from None
     try:
-        data = await KubeApi().read_secret(namespace, name)
+        data = await KubeApi(threads=1).read_secret(namespace, name)
     except errors.SecretNotFoundError:
         raise errors.CredentialsConfigError(
             f"Secret {namespace}/{name} does not exist: check the namespace and the name."

@@ -31,6 +31,7 @@ SETTINGS = OperatorSettings()
 RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 FINALIZER = f"{API_GROUP}/finalizer"
 KOPF_PREFIX = f"kopf.{API_GROUP}"
+WORKER_THREADS = 16
 
 
 @kopf.on.startup()
@@ -46,17 +47,17 @@ async def configure(
         prefix=KOPF_PREFIX, key="last-handled-configuration"
     )
     settings.posting.level = logging.WARNING
-    settings.execution.max_workers = 16
+    settings.execution.max_workers = WORKER_THREADS
 
     # python-ovh and kubernetes block, so their calls run in threads; give them enough.
     loop = asyncio.get_running_loop()
-    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=16))
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=WORKER_THREADS))
 
     detach_library_configuration()
     silence_secret_bearing_loggers()
     install_planned_wait_filter()
     load_configuration()
-    kube = KubeApi()
+    kube = KubeApi(threads=WORKER_THREADS)
     metrics = OperatorMetrics()
     runtime = Runtime(
         settings=SETTINGS,

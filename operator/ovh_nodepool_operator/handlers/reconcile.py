@@ -448,7 +448,12 @@ class Reconciler:
         key = (verdict.reason, verdict.message)
         if state.last_verdict == key:
             return
+        first_since_start = state.last_verdict is None
         state.last_verdict = key
+
+        # After a restart, a verdict that the stored status already shows was announced before.
+        if first_since_start and _stored_verdict(obj) == key:
+            return
 
         if verdict.state == "Ready" and verdict.reason == "InSync":
             logger.info(f"OVH node pool {obj.pool_name} is ready: {verdict.message}")
@@ -520,6 +525,16 @@ def _age_seconds(stamp: Any, now: datetime) -> float:
 
 def _differs(previous: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     return any(previous.get(key) != value for key, value in status.items())
+
+
+def _stored_verdict(obj: NodePoolObject) -> tuple[str, str] | None:
+    """Return the reason and message of the true condition in the stored status, if any."""
+    for condition in obj.status.get("conditions") or []:
+        if condition.get("type") in ("Ready", "Reconciling", "Stalled") and (
+            condition.get("status") == "True"
+        ):
+            return str(condition.get("reason")), str(condition.get("message"))
+    return None
 
 
 def _was_ready(obj: NodePoolObject) -> bool:

@@ -105,13 +105,15 @@ class CredentialStore:
     """Resolve the credentials of an object: its Secret, or the operator's own.
 
     Secrets are read again after `secret_cache_seconds`, so an edited Secret takes effect
-    without a restart.
+    without a restart. Callers that need a Secret while it is being read wait for that read
+    instead of sending their own, so objects whose timers run in step read it once.
     """
 
     def __init__(self, kube: KubeApi, settings: OperatorSettings) -> None:
         self._kube = kube
         self._settings = settings
         self._cache: dict[tuple[str, str], _CachedSecret] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[Credentials]] = {}
 
     async def resolve(self, namespace: str, ref: SecretReference | None) -> Credentials:
         """Return the credentials for an object in `namespace`."""
@@ -123,12 +125,23 @@ class CredentialStore:
         if cached is not None and cached.expires_at > time.monotonic():
             return cached.credentials
 
-        data = await self._kube.read_secret(namespace, ref.name)
-        credentials = credentials_from_mapping(data, source=f"Secret {namespace}/{ref.name}")
-        validate_endpoint(credentials.endpoint)
-        expires_at = time.monotonic() + self._settings.secret_cache_seconds
-        self._cache[key] = _CachedSecret(credentials, expires_at)
-        return credentials
+        inflight = self._inflight.get(key)
+        if inflight is None:
+            inflight = asyncio.ensure_future(self._read(key))
+            self._inflight[key] = inflight
+        return await asyncio.shield(inflight)
+
+    async def _read(self, key: tuple[str, str]) -> Credentials:
+        namespace, name = key
+        try:
+            data = await self._kube.read_secret(namespace, name)
+            credentials = credentials_from_mapping(data, source=f"Secret {namespace}/{name}")
+            validate_endpoint(credentials.endpoint)
+            expires_at = time.monotonic() + self._settings.secret_cache_seconds
+            self._cache[key] = _CachedSecret(credentials, expires_at)
+            return credentials
+        finally:
+            self._inflight.pop(key, None)
 
     def default(self) -> Credentials:
         """Return the operator's own credentials from its environment."""

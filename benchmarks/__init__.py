@@ -1,0 +1,1 @@
+"""Performance benchmarks of the operator: `python benchmarks/run.py` and `benchmarks/plot.py`."""
