@@ -16,13 +16,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 
-# Reinstall only when a dependency list changed since the last install.
+# Reinstall only when a dependency list or this script changed since the last install.
 stamp=.venv/.installed
-wanted=$(cat pyproject.toml dev/pyproject.toml | sha256sum | cut -d' ' -f1)
+wanted=$(cat pyproject.toml dev/pyproject.toml hack/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "setup: installing Python packages into .venv" >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test]' -e dev
+  .venv/bin/python -m pip install --quiet -e '.[test,bench]' -e dev
   echo "$wanted" > "$stamp"
 fi
 
