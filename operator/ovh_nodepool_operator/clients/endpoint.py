@@ -21,7 +21,7 @@ from ovh.oauth2 import OAuth2, RefreshOAuth2Session
 from ovh_nodepool_operator.clients.credentials import Credentials
 from ovh_nodepool_operator.domain.errors import CredentialsConfigError
 
-# python-ovh also knows Kimsufi and So you Start endpoints, which serve no Public Cloud API.
+# python-ovh also lists Kimsufi and So you Start endpoints, which serve no Public Cloud API.
 PUBLIC_CLOUD_ENDPOINTS = ("ovh-eu", "ovh-ca", "ovh-us")
 OAUTH2_TOKEN_PATH = "/auth/oauth2/token"  # noqa: S105 - a URL path, not a password
 LIBRARY_VARIABLES = (

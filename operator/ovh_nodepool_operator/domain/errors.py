@@ -1,6 +1,6 @@
 """The error taxonomy. The clients layer translates every library exception into one of these.
 
-Each class says how the operator reacts: retry soon, or stop and wait for a person (Stalled).
+Each class decides how the operator reacts: retry soon, or stop and wait for a person (Stalled).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 class OperatorError(Exception):
     """Base of every error the operator reports on an object.
 
-    `message` is safe to show in a status, an Event or a log: it never holds a secret.
+    `message` is safe to show in a status, an Event or a log: it never contains a secret.
     `query_id` is OVH's `X-Ovh-Queryid`, which OVH support asks for.
     """
 
@@ -66,7 +66,7 @@ class ClusterNotFoundError(OperatorError):
 
 
 class RejectedError(OperatorError):
-    """OVH answered 400 to a request built from a valid spec: unknown flavor, quota, zone."""
+    """OVH returned 400 to a request built from a valid spec: unknown flavor, quota, zone."""
 
     reason = "InvalidSpec"
 
@@ -92,7 +92,7 @@ class AccessDeniedError(OperatorError):
 
 
 class PoolExistsError(OperatorError):
-    """A pool of the spec's name exists that this object neither created nor was told to adopt."""
+    """A pool of the spec's name exists, not created by this object and not marked for adoption."""
 
     reason = "AlreadyExists"
 

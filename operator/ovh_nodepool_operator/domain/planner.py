@@ -74,7 +74,7 @@ def initial_desired_nodes(spec: NodePoolSpec) -> int:
 def target_desired_nodes(spec: NodePoolSpec, pool: OvhPool) -> int:
     """Return the `desiredNodes` the pool should have now.
 
-    Under the autoscaler the live count stands, moved only into the declared bounds.
+    Under the autoscaler the live count is kept, moved only into the declared bounds.
     """
     if not spec.autoscale:
         return initial_desired_nodes(spec)

@@ -144,7 +144,7 @@ async def resume(
 
 
 # A daemon rather than a Kopf timer: a timer logs every run at INFO, which at a tick of a few
-# seconds and hundreds of objects would flood the log with lines that say nothing.
+# seconds and hundreds of objects would flood the log with lines that carry no information.
 @kopf.daemon(*RESOURCE, initial_delay=SETTINGS.tick_seconds, cancellation_timeout=10.0)
 async def observe(
     body: kopf.Body,

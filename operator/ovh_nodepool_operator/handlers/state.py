@@ -11,7 +11,7 @@ import kopf
 
 @dataclass
 class ObjectState:
-    """What the operator remembers about one OVHNodePool while it runs.
+    """In-memory state of one OVHNodePool while the operator runs.
 
     Nothing here must survive a restart, because the object's status contains what must.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-# The deletion handler asks Kopf to call it again with messages that start so.
+# The deletion handler's planned retries raise Kopf errors whose messages start this way.
 WAIT_MARKER = "failed temporarily: Waiting for "
 
 
