@@ -205,12 +205,15 @@ class Change:
     sent_at: float
 
 
-def measure_reaction(bench: Bench, sample: int, gap: float) -> dict[str, Any]:
+def measure_reaction(bench: Bench, sample: int, gap: float, rest: float) -> dict[str, Any]:
     """Change desiredNodes of `sample` objects one at a time, then all at once.
 
     Reaction time is the arrival of the OVH PUT at the simulator minus the stage time of the
     PATCH at the API server (audit event ResponseComplete). Both clocks are this machine's.
+    The phase starts after `rest` seconds without changes, so that it measures the operator
+    and not the token buckets that the creations before it emptied.
     """
+    time.sleep(rest)
     chosen = [
         bench.topology.object_manifest(i)["metadata"] for i in range(min(sample, bench.objects))
     ]

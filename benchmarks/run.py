@@ -85,6 +85,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--gap", type=float, default=1.0, help="seconds between two one-at-a-time changes"
     )
     parser.add_argument(
+        "--rest",
+        type=float,
+        help="seconds without changes before the reaction phase (default: the time the "
+        "token buckets take to fill up again, burst / rate, plus 5)",
+    )
+    parser.add_argument(
         "--steady-seconds",
         type=float,
         default=300.0,
@@ -197,9 +203,12 @@ def run_once(args: argparse.Namespace, count: int, settings: dict[str, str]) -> 
             "workdir": str(workdir) if args.keep else None,
         }
         settle = observe_interval + 5.0
+        rate_limit = bench.rate_limit
+        rest = args.rest if args.rest is not None else rate_limit.burst / rate_limit.per_second + 5
+        result["reaction_rest_seconds"] = rest
         phases: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("convergence", lambda: measure_convergence(bench)),
-            ("reaction", lambda: measure_reaction(bench, args.sample, args.gap)),
+            ("reaction", lambda: measure_reaction(bench, args.sample, args.gap, rest)),
             ("steady_state", lambda: measure_steady_state(bench, settle, args.steady_seconds)),
             ("restart", lambda: measure_restart(bench, quiet_seconds=5.0)),
         ]

@@ -51,6 +51,18 @@ CREDENTIAL_EXCEPTIONS = (
 )
 
 
+class EndpointClock:
+    """The offset between this machine's clock and an OVH endpoint's, read once per endpoint.
+
+    python-ovh signs each call with the endpoint's time, which it reads with GET /auth/time
+    once per client. Clients of one endpoint share this object, so only the first reads it.
+    """
+
+    def __init__(self) -> None:
+        self.offset: int | None = None
+        self.lock = asyncio.Lock()
+
+
 class OvhApi:
     """Node pool operations of one OVH credential.
 
@@ -66,6 +78,7 @@ class OvhApi:
         timeout: float,
         observer: CallObserver | None = None,
         wait_observer: WaitObserver | None = None,
+        clock: EndpointClock | None = None,
     ) -> None:
         self.identity = credentials.identity
         self.endpoint = credentials.endpoint
@@ -77,7 +90,7 @@ class OvhApi:
         # python-ovh reads GET /auth/time on a client's first signed call and keeps the offset.
         # Calls that start together would each read it, so the first call reads it alone.
         self._clock_known = credentials.client_id is not None  # OAuth2 calls are not signed
-        self._clock_lock = asyncio.Lock()
+        self._clock = clock or EndpointClock()
 
     async def list_projects(self) -> list[str]:
         """Return the ids of the Public Cloud projects the credential reaches."""
@@ -161,14 +174,20 @@ class OvhApi:
                 self._observer(record)
 
     async def _read_clock(self) -> None:
-        async with self._clock_lock:
-            if not self._clock_known:
-                await asyncio.to_thread(self._send_time_request)
-                self._clock_known = True
+        async with self._clock.lock:
+            if self._clock_known:
+                return
+            if self._clock.offset is None:
+                self._clock.offset = await asyncio.to_thread(self._send_time_request)
+            else:
+                # python-ovh has no setter; the attribute is where its time_delta property
+                # keeps the offset it read.
+                self._client._time_delta = self._clock.offset
+            self._clock_known = True
 
-    def _send_time_request(self) -> None:
+    def _send_time_request(self) -> int:
         try:
-            self._client.time_delta  # noqa: B018 - the property sends GET /auth/time once
+            return int(self._client.time_delta)  # the property sends GET /auth/time once
         except ovh.exceptions.APIError as error:
             raise translate_error(error, endpoint=self.endpoint) from None
 

@@ -16,6 +16,7 @@ import kopf
 
 from ovh_nodepool_operator.clients.endpoint import detach_library_configuration
 from ovh_nodepool_operator.clients.kube import KubeApi, load_configuration
+from ovh_nodepool_operator.clients.kube_session import pooled_session
 from ovh_nodepool_operator.clients.logs import silence_secret_bearing_loggers
 from ovh_nodepool_operator.domain.models import API_GROUP, API_VERSION, PLURAL
 from ovh_nodepool_operator.handlers.deletion import finalize
@@ -31,7 +32,7 @@ SETTINGS = OperatorSettings()
 RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 FINALIZER = f"{API_GROUP}/finalizer"
 KOPF_PREFIX = f"kopf.{API_GROUP}"
-WORKER_THREADS = 16
+WORKER_THREADS = 8
 
 
 @kopf.on.startup()
@@ -83,6 +84,15 @@ async def configure(
         logger.info(f"Serving Prometheus metrics on port {port} at /metrics.")
 
 
+@kopf.on.login()
+async def login(
+    settings: kopf.OperatorSettings, logger: kopf.Logger, **_: Any
+) -> kopf.AiohttpSession | None:
+    """Log in as Kopf would, in the cluster or from KUBECONFIG, with a bounded connection pool."""
+    info = kopf.login_via_client(settings=settings, logger=logger)
+    return None if info is None else pooled_session(info)
+
+
 @kopf.on.cleanup()
 async def stop_metrics(memo: kopf.Memo, **_: Any) -> None:
     """Stop the metrics HTTP server."""
@@ -91,8 +101,9 @@ async def stop_metrics(memo: kopf.Memo, **_: Any) -> None:
         metrics.close()
 
 
+# Async, though it does no I/O, so that Kopf calls it in the event loop and not in a thread.
 @kopf.index(*RESOURCE)
-def pool_claims(body: kopf.Body, **_: Any) -> dict[ClaimKey, Claim]:
+async def pool_claims(body: kopf.Body, **_: Any) -> dict[ClaimKey, Claim]:
     """Index the objects by the OVH pool they manage, to find two that manage the same one."""
     claim = claim_of(body)
     return {} if claim is None else {claim[0]: claim[1]}
@@ -111,41 +122,28 @@ def _reconciler(memo: kopf.Memo) -> Reconciler:
     return reconciler
 
 
+# The create, update and resume handlers only hand the work to the object's daemon. A handler
+# that waited for its OVH calls would hold a Kopf worker, a copy of the body and the handler's
+# context for as long as the rate limit makes it wait: with 1000 objects created at once, for
+# minutes and tens of megabytes.
 @kopf.on.create(*RESOURCE)
 @kopf.on.update(*RESOURCE)
-async def apply_spec(
-    body: kopf.Body,
-    memo: kopf.Memo,
-    logger: kopf.Logger,
-    **kwargs: Any,
-) -> None:
-    """Act on a new or changed spec at once, with a listing at most a few seconds old."""
-    reconciler = _reconciler(memo)
+async def apply_spec(memo: kopf.Memo, **_: Any) -> None:
+    """Ask for a reconcile at once, with a listing at most a few seconds old."""
     state = object_state(memo)
     state.retry_at = 0.0
-    max_age = SETTINGS.event_freshness_seconds
-    claims = _claims(body, kwargs["pool_claims"])
-    await reconciler.reconcile(body, state, logger, max_age=max_age, force=True, claims=claims)
+    state.request(SETTINGS.event_freshness_seconds)
 
 
 @kopf.on.resume(*RESOURCE)
-async def resume(
-    body: kopf.Body,
-    memo: kopf.Memo,
-    logger: kopf.Logger,
-    **kwargs: Any,
-) -> None:
-    """Check an existing object after a restart, sharing one listing per cluster."""
-    reconciler = _reconciler(memo)
-    max_age = SETTINGS.observe_interval_seconds
-    claims = _claims(body, kwargs["pool_claims"])
-    state = object_state(memo)
-    await reconciler.reconcile(body, state, logger, max_age=max_age, force=True, claims=claims)
+async def resume(memo: kopf.Memo, **_: Any) -> None:
+    """Ask for a check of an existing object after a restart, sharing one listing per cluster."""
+    object_state(memo).request(SETTINGS.observe_interval_seconds)
 
 
 # A daemon rather than a Kopf timer: a timer logs every run at INFO, which at a tick of a few
 # seconds and hundreds of objects would flood the log with lines that carry no information.
-@kopf.daemon(*RESOURCE, initial_delay=SETTINGS.tick_seconds, cancellation_timeout=10.0)
+@kopf.daemon(*RESOURCE, cancellation_timeout=10.0)
 async def observe(
     body: kopf.Body,
     memo: kopf.Memo,
@@ -153,10 +151,18 @@ async def observe(
     stopped: kopf.DaemonStopped,
     **kwargs: Any,
 ) -> None:
-    """Follow the pool at OVH every tick: progress of changes, drift, and retries after errors."""
-    while not stopped:
-        await _observe_once(body, memo, logger, kwargs["pool_claims"])
-        await stopped.wait(SETTINGS.tick_seconds)
+    """Reconcile on the handlers' requests, and follow the pool at OVH every tick."""
+    state = object_state(memo)
+    stop = asyncio.ensure_future(stopped.wait())
+    try:
+        while not stopped:
+            await state.rest(stop, SETTINGS.tick_seconds)
+            if stopped:
+                break
+            await _observe_once(body, memo, logger, kwargs["pool_claims"])
+    finally:
+        stop.cancel()
+        state.close()
 
 
 async def _observe_once(
@@ -166,9 +172,17 @@ async def _observe_once(
     pool_claims: kopf.Index[ClaimKey, Claim],
 ) -> None:
     state = object_state(memo)
-    if state.lock.locked():
+    reconciler = _reconciler(memo)
+    claims = _claims(body, pool_claims)
+    requested_max_age = state.take_request()
+    if requested_max_age is not None:
+        await reconciler.reconcile(
+            body, state, logger, max_age=requested_max_age, force=True, claims=claims
+        )
         return
 
+    if state.lock.locked():
+        return
     retrying = state.retry_at > 0.0
     if retrying and time.monotonic() < state.retry_at:
         return
@@ -177,8 +191,6 @@ async def _observe_once(
 
     busy = SETTINGS.busy_interval_seconds
     max_age = busy if state.busy else SETTINGS.observe_interval_seconds
-    claims = _claims(body, pool_claims)
-    reconciler = _reconciler(memo)
     await reconciler.reconcile(body, state, logger, max_age=max_age, force=retrying, claims=claims)
 
 

@@ -1,7 +1,8 @@
 """Bring one OVHNodePool's OVH pool in line with its spec, and report the result in status.
 
-Called by the create, update and resume handlers (forced) and by the timer (only when a new
-listing of the cluster arrived). All OVH reads go through the shared ClusterObserver.
+Called by each object's daemon: forced when a create, update or resume handler asked for it,
+otherwise only when a new listing of the cluster arrived. All OVH reads go through the shared
+ClusterObserver.
 """
 
 from __future__ import annotations

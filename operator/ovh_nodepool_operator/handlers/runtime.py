@@ -11,7 +11,7 @@ from typing import Any
 from ovh_nodepool_operator.clients.credentials import Credentials, credentials_from_mapping
 from ovh_nodepool_operator.clients.endpoint import validate_endpoint
 from ovh_nodepool_operator.clients.kube import KubeApi
-from ovh_nodepool_operator.clients.ovh_api import CallObserver, OvhApi, WaitObserver
+from ovh_nodepool_operator.clients.ovh_api import CallObserver, EndpointClock, OvhApi, WaitObserver
 from ovh_nodepool_operator.clients.ratelimit import TokenBucket
 from ovh_nodepool_operator.domain.errors import CredentialsConfigError
 from ovh_nodepool_operator.domain.models import OvhPool, SecretReference
@@ -179,6 +179,7 @@ class Runtime:
     verdict_observer: VerdictObserver | None = None
     _apis: dict[str, OvhApi] = field(default_factory=dict)
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    _clocks: dict[str, EndpointClock] = field(default_factory=dict)
 
     def api_for(self, credentials: Credentials) -> OvhApi:
         """Return the OVH client of these credentials; one token bucket per identity."""
@@ -199,6 +200,7 @@ class Runtime:
             timeout=self.settings.request_timeout_seconds,
             observer=self.call_observer,
             wait_observer=self.wait_observer,
+            clock=self._clocks.setdefault(credentials.endpoint, EndpointClock()),
         )
         self._apis[credentials.fingerprint] = api
         return api
