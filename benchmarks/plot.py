@@ -1,9 +1,12 @@
 """Plot benchmark results against the object count, one PNG per figure.
 
     .venv/bin/python benchmarks/plot.py [RESULTS.json ...] [--out-dir docs/benchmarks]
+    .venv/bin/python benchmarks/plot.py --series LABEL=A.json,B.json [--series ...]
 
 Each results file is one series, labelled with its file name, so a run before a change and one
-after it can share a figure. Without arguments every file in benchmarks/results/ is plotted.
+after it can share a figure. `--series` joins several files into one labelled series, e.g. the
+small object counts and the 1000 run of one code version. Without arguments every file in
+benchmarks/results/ is plotted.
 """
 
 from __future__ import annotations
@@ -55,6 +58,14 @@ def load(paths: Sequence[Path], merge: str | None = None) -> list[Series]:
         return series
     runs = [run for item in series for run in item.runs]
     return [Series(merge, sorted(runs, key=lambda run: int(run["objects"])))]
+
+
+def load_group(spec: str) -> list[Series]:
+    """Read a `LABEL=FILE[,FILE...]` argument into one series."""
+    label, separator, files = spec.partition("=")
+    if not separator or not label or not files:
+        raise SystemExit(f"--series {spec!r}: expected LABEL=FILE[,FILE...]")
+    return load([Path(item) for item in files.split(",")], merge=label)
 
 
 def complete(run: Run) -> bool:
@@ -213,18 +224,19 @@ def plot_resources(series: Sequence[Series], out_dir: Path) -> Path:
     other = axes.twinx()
     other.set_ylabel("CPU % of one core (steady state)")
     for item in series:
-        axes.plot(
+        (line,) = axes.plot(
             item.objects,
             item.values(lambda run: run["restart"]["first_process_peak_rss_mib"]),
             marker="o",
             label=f"{item.label}: peak RSS (VmHWM)",
         )
+        # The same color as the series' RSS line, so that each pair reads as one series.
         other.plot(
             item.objects,
             item.values(lambda run: run["steady_state"]["process"]["cpu_percent"]),
             marker="s",
             linestyle=":",
-            color="tab:green",
+            color=line.get_color(),
             label=f"{item.label}: CPU % (right axis)",
         )
     axes.axhline(TARGET_RSS_MIB, color="red", linestyle="--", label="target at 1000: 150 MB")
@@ -250,13 +262,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merge", metavar="LABEL", help="draw all files as one series with this label"
     )
+    parser.add_argument(
+        "--series",
+        action="append",
+        metavar="LABEL=FILE[,FILE...]",
+        help="draw these files as one series with this label; repeat for more series",
+    )
     args = parser.parse_args(argv)
 
-    paths = args.results or sorted(RESULTS.glob("*.json"))
-    if not paths:
-        print(f"no results files given and none in {RESULTS}", file=sys.stderr)
-        return 2
-    series = load(paths, args.merge)
+    if args.series:
+        series = [group for spec in args.series for group in load_group(spec)]
+    else:
+        paths = args.results or sorted(RESULTS.glob("*.json"))
+        if not paths:
+            print(f"no results files given and none in {RESULTS}", file=sys.stderr)
+            return 2
+        series = load(paths, args.merge)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for draw in FIGURES_TO_DRAW:
         print(draw(series, args.out_dir))

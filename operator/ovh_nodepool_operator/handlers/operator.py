@@ -143,6 +143,9 @@ async def resume(memo: kopf.Memo, **_: Any) -> None:
 
 # A daemon rather than a Kopf timer: a timer logs every run at INFO, which at a tick of a few
 # seconds and hundreds of objects would flood the log with lines that carry no information.
+# NOTE: with 1000 objects, each daemon took 22 KB, the largest memory cost per object.
+# One task ticking for all objects would save most of it, but it would have to pause itself
+# when Kopf's peering pauses this operator, as Kopf does for daemons.
 @kopf.daemon(*RESOURCE, cancellation_timeout=10.0)
 async def observe(
     body: kopf.Body,
