@@ -123,9 +123,9 @@ def _reconciler(memo: kopf.Memo) -> Reconciler:
 
 
 # The create, update and resume handlers only hand the work to the object's daemon. A handler
-# that waited for its OVH calls would hold a Kopf worker, a copy of the body and the handler's
-# context for as long as the rate limit makes it wait: with 1000 objects created at once, for
-# minutes and tens of megabytes.
+# that waited for its OVH calls would hold a Kopf worker, a copy of the body and its context for
+# as long as the rate limit makes it wait. With 1000 objects created at once, that is minutes
+# and tens of megabytes.
 @kopf.on.create(*RESOURCE)
 @kopf.on.update(*RESOURCE)
 async def apply_spec(memo: kopf.Memo, **_: Any) -> None:
