@@ -199,7 +199,7 @@ def walk_through(base_url: str) -> None:
     kubectl("apply", "-f", "-", input_text=secret)
     print(kubectl("apply", "-f", str(REPO / "examples" / "demo" / "pools.yaml")).rstrip())
 
-    say("Waiting until OVH has built the pools (the simulator takes 3 s per node)")
+    say("Waiting until OVH has built the pools (the simulator builds a node in 3 s)")
     wait(lambda: all_ready(["web", "batch", "gpu"]), "web, batch and gpu to be Ready")
     show()
 
