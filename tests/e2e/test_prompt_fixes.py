@@ -145,3 +145,4 @@ def test_deletion_wait_logged_as_info(
     waits = [line for line in slow_operator.logs().splitlines() if "Waiting for OVH" in line]
     assert waits
     assert all("[INFO" in line for line in waits)
+    assert not any("failed temporarily" in line for line in waits)

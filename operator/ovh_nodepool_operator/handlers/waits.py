@@ -9,13 +9,25 @@ WAIT_MARKER = "failed temporarily: Waiting for "
 
 
 class PlannedWaitFilter(logging.Filter):
-    """Lower Kopf's "failed temporarily: Waiting for ..." records from ERROR to INFO."""
+    """Turn Kopf's "Handler ... failed temporarily: Waiting for ..." into an INFO wait line.
+
+    Kopf words every retry as a failure. For a planned wait, only the part from "Waiting for"
+    on is kept, so that the line does not read like an error.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the level of a planned wait; let every record through."""
-        if record.levelno == logging.ERROR and WAIT_MARKER in record.getMessage():
-            record.levelno = logging.INFO
-            record.levelname = logging.getLevelName(logging.INFO)
+        """Rewrite the level and the message of a planned wait; let every record through."""
+        if record.levelno != logging.ERROR:
+            return True
+        message = record.getMessage()
+        position = message.find(WAIT_MARKER)
+        if position < 0:
+            return True
+
+        record.levelno = logging.INFO
+        record.levelname = logging.getLevelName(logging.INFO)
+        record.msg = message[position + len("failed temporarily: ") :]
+        record.args = ()
         return True
 
 
