@@ -60,7 +60,7 @@ def test_rest_skipped_when_requested() -> None:
     assert rest_seconds(state, request_after=None, stop_after=None) < 0.5
 
 
-def test_rest_lasts_its_seconds() -> None:
+def test_rest_times_out() -> None:
     async def run() -> float:
         state = ObjectState()
         stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -6,9 +6,9 @@ import aiohttp
 import kopf
 
 # Kopf's own session opens as many connections as there are requests in flight. Creating 1000
-# objects at once then opens hundreds of TLS connections, each with a read buffer of 256 KiB
-# and its OpenSSL state; a bounded pool queues those requests instead. Each watch stream holds
-# one connection for as long as it runs, so the pool must stay well above their number.
+# objects at once then opens hundreds of TLS connections, each with a 256 KiB read buffer, so a
+# bounded pool queues those requests instead. Each watch stream keeps one connection while it
+# runs, so the pool must stay well above the number of watches.
 API_SERVER_CONNECTIONS = 16
 
 

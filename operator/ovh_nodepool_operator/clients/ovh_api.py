@@ -180,8 +180,8 @@ class OvhApi:
             if self._clock.offset is None:
                 self._clock.offset = await asyncio.to_thread(self._send_time_request)
             else:
-                # python-ovh has no setter; the attribute is where its time_delta property
-                # keeps the offset it read.
+                # python-ovh has no setter for the offset. Its time_delta property keeps the
+                # offset in this attribute.
                 self._client._time_delta = self._clock.offset
             self._clock_known = True
 

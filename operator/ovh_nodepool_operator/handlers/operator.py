@@ -176,9 +176,9 @@ async def _observe_once(
 ) -> None:
     state = object_state(memo)
     reconciler = _reconciler(memo)
-    claims = _claims(body, pool_claims)
     requested_max_age = state.take_request()
     if requested_max_age is not None:
+        claims = _claims(body, pool_claims)
         await reconciler.reconcile(
             body, state, logger, max_age=requested_max_age, force=True, claims=claims
         )
@@ -194,6 +194,7 @@ async def _observe_once(
 
     busy = SETTINGS.busy_interval_seconds
     max_age = busy if state.busy else SETTINGS.observe_interval_seconds
+    claims = _claims(body, pool_claims)
     await reconciler.reconcile(body, state, logger, max_age=max_age, force=retrying, claims=claims)
 
 

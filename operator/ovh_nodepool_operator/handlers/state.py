@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,26 +35,26 @@ class ObjectState:
         self.wake.set()
 
     def take_request(self) -> float | None:
-        """Return the pending request's listing age and clear it; None when there is none."""
+        """Return the pending request's listing age and clear it, or None without a request."""
         max_age = self.requested_max_age
         self.requested_max_age = None
         self.wake.clear()
         return max_age
 
-    async def rest(self, stop: Awaitable[Any], seconds: float) -> None:
+    async def rest(self, stop: asyncio.Future[Any], seconds: float) -> None:
         """Wait `seconds`, or less when a request arrives or `stop` completes."""
         if self.wake.is_set():
             return
         if self._wake_waiter is None or self._wake_waiter.done():
             self._wake_waiter = asyncio.ensure_future(self.wake.wait())
         await asyncio.wait(
-            (self._wake_waiter, asyncio.ensure_future(stop)),
+            (self._wake_waiter, stop),
             timeout=seconds,
             return_when=asyncio.FIRST_COMPLETED,
         )
 
     def close(self) -> None:
-        """Cancel the wait for requests; the daemon calls this when it exits."""
+        """Cancel the wait for requests. The daemon calls this when it exits."""
         if self._wake_waiter is not None:
             self._wake_waiter.cancel()
             self._wake_waiter = None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
-# The deletion handler's planned retries raise Kopf errors whose messages start this way.
-WAIT_MARKER = "failed temporarily: Waiting for "
+# Kopf logs a temporary handler error as "Handler ... failed temporarily: MESSAGE", and the
+# deletion handler's planned retries have messages that start with "Waiting for ".
+FAILURE_PREFIX = "failed temporarily: "
+WAIT_MARKER = FAILURE_PREFIX + "Waiting for "
 
 
 class PlannedWaitFilter(logging.Filter):
@@ -26,7 +28,7 @@ class PlannedWaitFilter(logging.Filter):
 
         record.levelno = logging.INFO
         record.levelname = logging.getLevelName(logging.INFO)
-        record.msg = message[position + len("failed temporarily: ") :]
+        record.msg = message[position + len(FAILURE_PREFIX) :]
         record.args = ()
         return True
 
