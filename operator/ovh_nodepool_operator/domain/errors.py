@@ -107,3 +107,10 @@ class AdoptionTargetError(OperatorError):
     """The adopt annotation names a pool that does not exist in the cluster."""
 
     reason = "AdoptTargetNotFound"
+
+
+class ObjectGoneError(OperatorError):
+    """The OVHNodePool no longer exists at the API server; nothing is left to reconcile."""
+
+    reason = "ObjectGone"
+    stalled = False

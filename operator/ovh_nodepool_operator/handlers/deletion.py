@@ -63,6 +63,8 @@ async def finalize(
         if isinstance(error, errors.TransientError) and error.retry_after is not None:
             delay = max(delay, error.retry_after)
         raise kopf.TemporaryError(f"Deletion waits: {error.describe()}", delay=delay) from None
+    except errors.ObjectGoneError:
+        return  # Its finalizer was removed by hand: nothing is left to release.
     except errors.OperatorError as error:
         if isinstance(error, (errors.InvalidCredentialsError, errors.AccessDeniedError)):
             runtime.credentials.forget(obj.namespace, obj.spec.credentials_secret_ref)

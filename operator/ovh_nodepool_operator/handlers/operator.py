@@ -10,7 +10,7 @@ import asyncio
 import concurrent.futures
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -22,9 +22,18 @@ from ovh_nodepool_operator.domain.models import API_GROUP, API_VERSION, PLURAL
 from ovh_nodepool_operator.handlers.deletion import finalize
 from ovh_nodepool_operator.handlers.metrics import OperatorMetrics
 from ovh_nodepool_operator.handlers.objects import Claim, ClaimKey, claim_of
+from ovh_nodepool_operator.handlers.peering import PeeringGate
 from ovh_nodepool_operator.handlers.reconcile import Reconciler
 from ovh_nodepool_operator.handlers.runtime import CredentialStore, Runtime
-from ovh_nodepool_operator.handlers.state import object_state
+from ovh_nodepool_operator.handlers.state import ObjectState, object_state
+from ovh_nodepool_operator.handlers.ticker import (
+    Gate,
+    Job,
+    OpenGate,
+    Ticker,
+    Tracked,
+    tick_job,
+)
 from ovh_nodepool_operator.handlers.waits import install_planned_wait_filter
 from ovh_nodepool_operator.settings import OperatorSettings
 
@@ -33,11 +42,13 @@ RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 FINALIZER = f"{API_GROUP}/finalizer"
 KOPF_PREFIX = f"kopf.{API_GROUP}"
 WORKER_THREADS = 8
+# Reconciles that run at once; the others wait as entries in the ticker's queues.
+RECONCILE_SLOTS = 64
 
 
 @kopf.on.startup()
 async def configure(
-    settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+    settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     """Set Kopf's storage names, build the runtime shared by all objects, serve metrics."""
     settings.persistence.finalizer = FINALIZER
@@ -70,6 +81,11 @@ async def configure(
     )
     memo["reconciler"] = Reconciler(runtime)
     memo["metrics"] = metrics
+    # Kopf hands the same index objects to every handler, the startup one included.
+    memo["pool_claims"] = kwargs["pool_claims"]
+    gate = _build_gate(settings, loop)
+    memo["gate"] = gate
+    memo["ticker"] = _build_ticker(memo, settings, gate)
 
     # Last, so that a retry of an earlier step never finds the port taken by this process.
     port = SETTINGS.metrics_port
@@ -93,9 +109,35 @@ async def login(
     return None if info is None else pooled_session(info)
 
 
+def _build_gate(settings: kopf.OperatorSettings, loop: asyncio.AbstractEventLoop) -> Gate:
+    peering = settings.peering
+    if peering.standalone:
+        return OpenGate()
+    if not peering.clusterwide and not SETTINGS.namespaces:
+        raise kopf.PermanentError(
+            "Kopf peering in namespaced mode needs the namespaces: set OVHNP_NAMESPACES to "
+            "those of the --namespace options, or run the operator with --standalone."
+        )
+    gate = PeeringGate(
+        name=peering.name,
+        namespaces=None if peering.clusterwide else SETTINGS.namespaces,
+        priority=peering.priority,
+        mandatory=peering.mandatory,
+        loop=loop,
+    )
+    gate.start()
+    return gate
+
+
 @kopf.on.cleanup()
-async def stop_metrics(memo: kopf.Memo, **_: Any) -> None:
-    """Stop the metrics HTTP server."""
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    """Stop the ticker, the peering followers and the metrics HTTP server."""
+    ticker = memo.get("ticker")
+    if isinstance(ticker, Ticker):
+        await ticker.stop()
+    gate = memo.get("gate")
+    if isinstance(gate, PeeringGate):
+        gate.stop()
     metrics = memo.get("metrics")
     if isinstance(metrics, OperatorMetrics):
         metrics.close()
@@ -122,92 +164,95 @@ def _reconciler(memo: kopf.Memo) -> Reconciler:
     return reconciler
 
 
-# The create, update and resume handlers only hand the work to the object's daemon. A handler
-# that waited for its OVH calls would hold a Kopf worker, a copy of the body and its context for
-# as long as the rate limit makes it wait. With 1000 objects created at once, that is minutes
-# and tens of megabytes.
+def _ticker(memo: kopf.Memo) -> Ticker:
+    ticker = memo["ticker"]
+    assert isinstance(ticker, Ticker)
+    return ticker
+
+
+def _uid(body: kopf.Body) -> str:
+    return str(body.get("metadata", {}).get("uid", ""))
+
+
+# An index handler, because Kopf calls it on every event of the object and, unlike an event
+# handler, logs no line for it. It keeps the ticker's copy of the object current.
+@kopf.index(*RESOURCE)
+async def followed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[str, None]:
+    """Give the ticker the object's current body."""
+    ticker = _ticker(memo)
+    ticker.track(_uid(body), object_state(memo), body)
+    ticker.start()
+    return {}
+
+
+@kopf.on.event(*RESOURCE, when=lambda type, **_: type == "DELETED")
+async def forget(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Stop following a deleted object, also one whose finalizer was removed by hand."""
+    _ticker(memo).forget(_uid(body))
+
+
+# The create, update and resume handlers only hand the work to the ticker. A handler that
+# waited for its OVH calls would hold a Kopf worker, a copy of the body and its context for as
+# long as the rate limit makes it wait. With 1000 objects created at once, that is minutes and
+# tens of megabytes.
 @kopf.on.create(*RESOURCE)
 @kopf.on.update(*RESOURCE)
-async def apply_spec(memo: kopf.Memo, **_: Any) -> None:
+async def apply_spec(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Ask for a reconcile at once, with a listing at most a few seconds old."""
-    state = object_state(memo)
-    state.retry_at = 0.0
-    state.request(SETTINGS.event_freshness_seconds)
+    _request(body, memo, SETTINGS.event_freshness_seconds)
 
 
 @kopf.on.resume(*RESOURCE)
-async def resume(memo: kopf.Memo, **_: Any) -> None:
+async def resume(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """Ask for a check of an existing object after a restart, sharing one listing per cluster."""
-    object_state(memo).request(SETTINGS.observe_interval_seconds)
+    _request(body, memo, SETTINGS.observe_interval_seconds)
 
 
-# A daemon rather than a Kopf timer: a timer logs every run at INFO, which at a tick of a few
-# seconds and hundreds of objects would flood the log with lines that carry no information.
-# NOTE: with 1000 objects, each daemon took 22 KB, the largest memory cost per object.
-# One task ticking for all objects would save most of it, but it would have to pause itself
-# when Kopf's peering pauses this operator, as Kopf does for daemons.
-@kopf.daemon(*RESOURCE, cancellation_timeout=10.0)
-async def observe(
-    body: kopf.Body,
-    memo: kopf.Memo,
-    logger: kopf.Logger,
-    stopped: kopf.DaemonStopped,
-    **kwargs: Any,
-) -> None:
-    """Reconcile on the handlers' requests, and follow the pool at OVH every tick."""
+def _request(body: kopf.Body, memo: kopf.Memo, max_age: float) -> None:
+    ticker = _ticker(memo)
     state = object_state(memo)
-    stop = asyncio.ensure_future(stopped.wait())
-    try:
-        while not stopped:
-            await state.rest(stop, SETTINGS.tick_seconds)
-            if stopped:
-                break
-            await _observe_once(body, memo, logger, kwargs["pool_claims"])
-    finally:
-        stop.cancel()
-        state.close()
+    state.retry_at = 0.0
+    ticker.track(_uid(body), state, body)
+    ticker.request(_uid(body), Job(max_age=max_age, force=True))
+    ticker.start()
 
 
-async def _observe_once(
-    body: kopf.Body,
-    memo: kopf.Memo,
-    logger: kopf.Logger,
-    pool_claims: kopf.Index[ClaimKey, Claim],
-) -> None:
-    state = object_state(memo)
+def _build_ticker(memo: kopf.Memo, kopf_settings: kopf.OperatorSettings, gate: Gate) -> Ticker:
     reconciler = _reconciler(memo)
-    requested_max_age = state.take_request()
-    if requested_max_age is not None:
-        claims = _claims(body, pool_claims)
+
+    async def run(tracked: Tracked, job: Job) -> None:
+        body = kopf.Body(cast(kopf.RawBody, tracked.body))
+        logger = kopf.ObjectLogger(body=body, settings=kopf_settings)
+        if job.force:
+            tracked.state.retry_at = 0.0
+        claims = _claims(body, memo["pool_claims"])
         await reconciler.reconcile(
-            body, state, logger, max_age=requested_max_age, force=True, claims=claims
+            body, tracked.state, logger, max_age=job.max_age, force=job.force, claims=claims
         )
-        return
 
-    if state.lock.locked():
-        return
-    retrying = state.retry_at > 0.0
-    if retrying and time.monotonic() < state.retry_at:
-        return
-    if retrying:
-        state.retry_at = 0.0
+    def tick(state: ObjectState) -> Job | None:
+        return tick_job(
+            state,
+            busy_seconds=SETTINGS.busy_interval_seconds,
+            observe_seconds=SETTINGS.observe_interval_seconds,
+        )
 
-    busy = SETTINGS.busy_interval_seconds
-    max_age = busy if state.busy else SETTINGS.observe_interval_seconds
-    claims = _claims(body, pool_claims)
-    await reconciler.reconcile(body, state, logger, max_age=max_age, force=retrying, claims=claims)
+    return Ticker(
+        run=run, tick_job=tick, gate=gate, tick_seconds=SETTINGS.tick_seconds, slots=RECONCILE_SLOTS
+    )
 
 
 @kopf.on.delete(*RESOURCE)
 async def release(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     """Delete the OVH pool (deletionPolicy Delete) or leave it (Orphan), then release."""
+    _ticker(memo).halt(_uid(body))
     await finalize(_reconciler(memo).runtime, body, object_state(memo), logger)
 
     # NOTE: an object whose finalizer is removed by hand is never released here, so it stays
     # in the object counts until the operator restarts.
     metrics = memo.get("metrics")
     if isinstance(metrics, OperatorMetrics):
-        metrics.forget(str(body.get("metadata", {}).get("uid", "")))
+        metrics.forget(_uid(body))
 
 
 @kopf.on.probe(id="lastOvhSuccess")

@@ -1,16 +1,17 @@
 """Bring one OVHNodePool's OVH pool in line with its spec, and report the result in status.
 
-Called by each object's daemon: forced when a create, update or resume handler asked for it,
-otherwise only when a new listing of the cluster arrived. All OVH reads go through the shared
+Called by the ticker: forced when a create, update or resume handler asked for it, otherwise
+only when a new listing of the cluster arrived. All OVH reads go through the shared
 ClusterObserver.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -86,27 +87,30 @@ class Reconciler:
         `claims` lists the objects that manage the same OVH pool, this one included.
         """
         async with state.lock:
-            try:
-                obj = parse_object(body)
-                check_ownership(obj, claims)
-                outcome = await self._converge(obj, state, logger, max_age=max_age, force=force)
-            except errors.OperatorError as error:
-                if isinstance(error, REREAD_SECRET_ERRORS):
-                    # The Secret may have been fixed since it was cached: read it at the retry.
-                    self.runtime.credentials.forget(namespace_of(body), secret_ref_of(body))
-                await self._report_error(body, state, logger, error)
-                return
+            with _stop_when_gone(state, logger):
+                try:
+                    obj = parse_object(body)
+                    check_ownership(obj, claims)
+                    outcome = await self._converge(obj, state, logger, max_age=max_age, force=force)
+                except errors.ObjectGoneError:
+                    raise
+                except errors.OperatorError as error:
+                    if isinstance(error, REREAD_SECRET_ERRORS):
+                        # The Secret may have been fixed since it was cached: read it at the retry.
+                        self.runtime.credentials.forget(namespace_of(body), secret_ref_of(body))
+                    await self._report_error(body, state, logger, error)
+                    return
 
-            if outcome is None:
-                return
-            state.failures = 0
-            state.retry_at = 0.0
-            state.busy = outcome.verdict.state == "Reconciling"
-            try:
-                await self._report(body, obj, state, logger, outcome)
-            except errors.TransientError as error:
-                # The status write failed (API server unreachable): retry with backoff.
-                await self._report_error(body, state, logger, error)
+                if outcome is None:
+                    return
+                state.failures = 0
+                state.retry_at = 0.0
+                state.busy = outcome.verdict.state == "Reconciling"
+                try:
+                    await self._report(body, obj, state, logger, outcome)
+                except errors.TransientError as error:
+                    # The status write failed (API server unreachable): retry with backoff.
+                    await self._report_error(body, state, logger, error)
 
     async def _converge(
         self,
@@ -476,6 +480,19 @@ class Reconciler:
 
     def _event(self, obj: NodePoolObject, kind: str, reason: str, message: str) -> None:
         post_event(obj.reference, kind, reason, message)
+
+
+@contextlib.contextmanager
+def _stop_when_gone(
+    state: ObjectState, logger: logging.Logger | logging.LoggerAdapter[logging.Logger]
+) -> Iterator[None]:
+    """End a reconcile whose object was deleted, before anything more reaches OVH."""
+    try:
+        yield
+    except errors.ObjectGoneError:
+        # Deleted without this instance seeing it, e.g. while a peer had the right to act.
+        logger.info("Stopped following the object: it no longer exists.")
+        state.gone = True
 
 
 def check_ownership(obj: NodePoolObject, claims: Collection[Claim]) -> None:

@@ -1,0 +1,259 @@
+"""One task that follows every OVHNodePool at OVH, in place of a Kopf daemon per object.
+
+A Kopf daemon costs each object a task, its stack and a retained copy of the whole body. The
+ticker keeps a compact body per object and runs a reconcile only while one is due. Handlers'
+requests (a new or changed spec, a resume) go before the ticks, at most `slots` run at once,
+and nothing starts while the gate says that another operator instance has the right to act.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ovh_nodepool_operator.handlers.state import ObjectState
+
+LOGGER = logging.getLogger(__name__)
+# How often a paused ticker checks the gate again, because a peer's keep-alive can expire.
+GATE_RECHECK_SECONDS = 1.0
+# Metadata that the reconciles read. The rest, managedFields above all, is dropped.
+KEPT_METADATA = ("name", "namespace", "uid", "generation", "creationTimestamp")
+# Annotations that contain whole copies of the spec, written by kubectl and by Kopf.
+DROPPED_ANNOTATION_PREFIXES = ("kubectl.kubernetes.io/", "kopf.")
+
+
+class Gate(Protocol):
+    """Source of the verdict whether this operator instance may act now."""
+
+    def pause_reason(self) -> str | None:
+        """Return why the instance must not act, or None when it may."""
+
+
+class OpenGate:
+    """The gate of a standalone operator: always open."""
+
+    def pause_reason(self) -> str | None:
+        """Return None: a standalone operator always acts."""
+        return None
+
+
+@dataclass
+class Job:
+    """One reconcile to run: the oldest listing it accepts, and whether to force it."""
+
+    max_age: float
+    force: bool
+
+
+@dataclass
+class Tracked:
+    """An object that the ticker follows: its state and a compact copy of its body."""
+
+    state: ObjectState
+    body: dict[str, Any]
+    deleting: bool = False
+
+
+# Runs one reconcile of an object with the job that the ticker supplies.
+RunFn = Callable[[Tracked, Job], Awaitable[None]]
+# Returns the job of a periodic tick, or None when the object needs none now.
+TickFn = Callable[[ObjectState], Job | None]
+
+
+@dataclass
+class Ticker:
+    """Loop that ticks every tracked object and runs handlers' requests first, a few at once."""
+
+    run: RunFn
+    tick_job: TickFn
+    gate: Gate
+    tick_seconds: float
+    slots: int
+    _objects: dict[str, Tracked] = field(default_factory=dict)
+    _requests: dict[str, Job] = field(default_factory=dict)
+    _due: dict[str, Job] = field(default_factory=dict)
+    _running: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _paused_for: str | None = None
+
+    def start(self) -> None:
+        """Start the tick loop and the dispatcher, once.
+
+        Kopf's per-object context reaches the reconciles through these tasks, so the first
+        handler call starts them, not the startup handler: Kopf posts Events from there.
+        """
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._tick_loop(), name="ovhnp-ticks"),
+                asyncio.create_task(self._dispatch(), name="ovhnp-dispatcher"),
+            ]
+
+    async def stop(self) -> None:
+        """Cancel the loops and every running reconcile, and wait for them to end."""
+        tasks = [*self._tasks, *self._running.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks = []
+
+    def track(self, uid: str, state: ObjectState, body: Mapping[str, Any]) -> None:
+        """Follow an object or refresh its copy. An object marked for deletion is halted."""
+        tracked = self._objects.get(uid)
+        if tracked is None:
+            tracked = self._objects[uid] = Tracked(state=state, body={})
+        tracked.state = state
+        tracked.body = compact_body(body)
+        if tracked.body["metadata"].get("deletionTimestamp"):
+            self.halt(uid)
+
+    def forget(self, uid: str) -> None:
+        """Stop following a deleted object."""
+        self.halt(uid)
+        self._objects.pop(uid, None)
+
+    def halt(self, uid: str) -> None:
+        """Stop reconciling an object: drop its pending work and cancel its running reconcile.
+
+        A cancelled create is safe: the intent recorded before the POST lets the deletion
+        find a pool that the POST created after all.
+        """
+        tracked = self._objects.get(uid)
+        if tracked is not None:
+            tracked.deleting = True
+        self._requests.pop(uid, None)
+        self._due.pop(uid, None)
+        running = self._running.get(uid)
+        if running is not None:
+            running.cancel()
+
+    def request(self, uid: str, job: Job) -> None:
+        """Queue a forced reconcile. Of two pending requests, the fresher listing wins."""
+        tracked = self._objects.get(uid)
+        if tracked is None or tracked.deleting:
+            return
+        pending = self._requests.get(uid)
+        if pending is not None:
+            job = Job(max_age=min(job.max_age, pending.max_age), force=True)
+        self._requests[uid] = job
+        self._due.pop(uid, None)
+        self._ready.set()
+
+    def pending(self) -> int:
+        """Return how many requests and ticks wait for a slot."""
+        return len(self._requests) + len(self._due)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            if self._check_gate() is not None:
+                continue
+            for uid, tracked in self._objects.items():
+                if tracked.deleting or uid in self._running:
+                    continue
+                if uid in self._requests or uid in self._due:
+                    continue
+                job = self.tick_job(tracked.state)
+                if job is not None:
+                    self._due[uid] = job
+            if self._due:
+                self._ready.set()
+
+    async def _dispatch(self) -> None:
+        slots = asyncio.Semaphore(self.slots)
+        while True:
+            await slots.acquire()
+            uid, job = await self._next()
+            task = asyncio.create_task(self._run_one(uid, job), name=f"ovhnp-reconcile-{uid}")
+            self._running[uid] = task
+            task.add_done_callback(functools.partial(self._finished, uid, slots))
+
+    def _finished(self, uid: str, slots: asyncio.Semaphore, _task: asyncio.Task[None]) -> None:
+        self._running.pop(uid, None)
+        slots.release()
+        if uid in self._requests:
+            self._ready.set()  # A request arrived while this object's reconcile ran.
+
+    async def _run_one(self, uid: str, job: Job) -> None:
+        tracked = self._objects.get(uid)
+        if tracked is None or tracked.deleting:
+            return
+        try:
+            await self.run(tracked, job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The reconciler reports its own errors, so this is a bug: keep the trace.
+            LOGGER.exception(f"Reconcile of object {uid} failed unexpectedly.")
+        if tracked.state.gone:
+            self._running.pop(uid, None)  # This task ends now; forgetting must not cancel it.
+            self.forget(uid)
+
+    async def _next(self) -> tuple[str, Job]:
+        while True:
+            if self._check_gate() is None:
+                item = self._pop()
+                if item is not None:
+                    return item
+                self._ready.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), timeout=GATE_RECHECK_SECONDS)
+
+    def _pop(self) -> tuple[str, Job] | None:
+        for queue in (self._requests, self._due):
+            for uid in queue:
+                if uid not in self._running:
+                    return uid, queue.pop(uid)
+        return None
+
+    def _check_gate(self) -> str | None:
+        reason = self.gate.pause_reason()
+        if reason is not None and self._paused_for is None:
+            LOGGER.info(f"Paused reconciles of {len(self._objects)} objects: {reason}.")
+            for task in self._running.values():
+                task.cancel()
+        elif reason is None and self._paused_for is not None:
+            LOGGER.info(f"Resumed reconciles of {len(self._objects)} objects.")
+        self._paused_for = reason
+        return reason
+
+
+def compact_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the parts of an object's body that reconciles read, without the large rest."""
+    metadata = body.get("metadata") or {}
+    kept: dict[str, Any] = {key: metadata[key] for key in KEPT_METADATA if key in metadata}
+    annotations = {
+        key: value
+        for key, value in (metadata.get("annotations") or {}).items()
+        if not key.startswith(DROPPED_ANNOTATION_PREFIXES)
+    }
+    if annotations:
+        kept["annotations"] = annotations
+    if metadata.get("deletionTimestamp"):
+        kept["deletionTimestamp"] = metadata["deletionTimestamp"]
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": kept,
+        "spec": body.get("spec") or {},
+        "status": body.get("status") or {},
+    }
+
+
+def tick_job(
+    state: ObjectState, *, busy_seconds: float, observe_seconds: float, now: float | None = None
+) -> Job | None:
+    """Return the job of a tick: none while a retry waits, forced once the retry is due."""
+    if state.lock.locked():
+        return None
+    retrying = state.retry_at > 0.0
+    if retrying and (time.monotonic() if now is None else now) < state.retry_at:
+        return None
+    max_age = busy_seconds if state.busy else observe_seconds
+    return Job(max_age=max_age, force=retrying)
