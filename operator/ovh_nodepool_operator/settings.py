@@ -28,7 +28,7 @@ class OperatorSettings(BaseSettings):
         15.0, gt=0, description="Seconds between two listings while a pool of the cluster changes."
     )
     tick_seconds: float = Field(
-        5.0, gt=0, description="Seconds between two checks of each object by the timer."
+        5.0, gt=0, description="Seconds between two checks of each object by the ticker."
     )
     event_freshness_seconds: float = Field(
         2.0, ge=0, description="Age in seconds up to which a listing serves a spec change."

@@ -1,4 +1,4 @@
-"""Two operator instances with Kopf peering: one acts, the other takes over when it stops.
+"""Kopf peering: one operator acts and the other takes over when it stops, and a frozen one waits.
 
 The suite's standalone operator is stopped for these tests, because it would act regardless of
 peering. The peering CRDs and the extra RBAC they need come from peering.yaml.
@@ -6,6 +6,8 @@ peering. The peering CRDs and the extra RBAC they need come from peering.yaml.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 import uuid
@@ -124,3 +126,49 @@ def test_peering_with_priorities(scenario: Scenario, peering: str, tmp_path: Pat
     finally:
         for process in processes:
             process.stop()
+
+
+def test_frozen_operator_sends_nothing(
+    scenario: Scenario, peering: str, control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    scenario.record.update(
+        group="peering",
+        case="frozen-by-higher-priority",
+        injected="`kopf freeze` enters a peer with a higher priority for 20 s",
+    )
+    env = {
+        "OVHNP_PEERING": peering,
+        "OVHNP_OBSERVE_INTERVAL_SECONDS": "2",
+        "OVHNP_TICK_SECONDS": "1",
+    }
+    [process] = start_pair(scenario, tmp_path, [None], env)
+    try:
+        time.sleep(2)  # The operator sees its own keep-alive before the object appears.
+        scenario.create(NAME, desiredNodes=1, maxNodes=10)
+        scenario.wait_ready(NAME, timeout=30)
+
+        freeze = [sys.executable, "-m", "kopf", "freeze", "--all-namespaces"]
+        freeze += [f"--peering={peering}", "--priority=2000000", "--lifetime=20", "--id=freezer"]
+        subprocess.run(freeze, env=admin_env(control_plane), check=True, timeout=60)
+        time.sleep(3)  # Kopf's and the ticker's watches see the frozen entry.
+        frozen_at = time.time()
+        scenario.patch_spec(NAME, desiredNodes=2)
+        time.sleep(8)  # Four observe intervals: a running ticker would list the pools.
+        sent = scenario.requests(since=frozen_at)
+
+        scenario.wait_ready(NAME, timeout=60)
+        pool = scenario.pools()[0]
+    finally:
+        process.stop()
+
+    assert sent == [], [f"{e['method']} {e['path']}" for e in sent]
+    assert pool["desiredNodes"] == 2, "the change was not applied after the freeze ended"
+    assert "Paused reconciles" in process.logs()
+    assert "Resumed reconciles" in process.logs()
+
+
+def admin_env(control_plane: ControlPlane) -> dict[str, str]:
+    """Return the environment of a command run as the control plane's admin."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("KUBE")}
+    env["KUBECONFIG"] = str(control_plane.admin_kubeconfig)
+    return env

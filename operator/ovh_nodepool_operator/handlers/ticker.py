@@ -152,18 +152,25 @@ class Ticker:
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(self.tick_seconds)
-            if self._check_gate() is not None:
+            try:
+                self._tick()
+            except Exception:
+                # A bug here must not end the ticks of every object: log it, tick again.
+                LOGGER.exception("Tick of the tracked objects failed unexpectedly.")
+
+    def _tick(self) -> None:
+        if self._check_gate() is not None:
+            return
+        for uid, tracked in self._objects.items():
+            if tracked.deleting or uid in self._running:
                 continue
-            for uid, tracked in self._objects.items():
-                if tracked.deleting or uid in self._running:
-                    continue
-                if uid in self._requests or uid in self._due:
-                    continue
-                job = self.tick_job(tracked.state)
-                if job is not None:
-                    self._due[uid] = job
-            if self._due:
-                self._ready.set()
+            if uid in self._requests or uid in self._due:
+                continue
+            job = self.tick_job(tracked.state)
+            if job is not None:
+                self._due[uid] = job
+        if self._due:
+            self._ready.set()
 
     async def _dispatch(self) -> None:
         slots = asyncio.Semaphore(self.slots)
