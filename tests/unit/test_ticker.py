@@ -1,4 +1,4 @@
-"""Tests of the ticker: requests before ticks, bounded concurrency, halts, and the gate."""
+"""Tests of the ticker: requests and ticks, bounded concurrency, halts, and the gate."""
 
 from __future__ import annotations
 
@@ -86,20 +86,31 @@ async def settle() -> None:
 def test_request_runs_forced_reconcile() -> None:
     async def test(ticker: Ticker, recorder: Recorder, gate: Gate) -> None:
         ticker.track("a", ObjectState(), body("a"))
-        ticker.request("a", Job(max_age=60.0, force=True))
-        ticker.request("a", Job(max_age=2.0, force=True))
+        ticker.request("a", 60.0)
+        ticker.request("a", 2.0)
         await settle()
 
-        assert recorder.calls == [("a", Job(max_age=2.0, force=True))]
+        [(uid, job)] = recorder.calls
+        assert uid == "a"
+        assert job.force
+        assert 2.0 <= job.max_age() < 3.0
 
     run_with(test)
 
 
+def test_queued_request_keeps_listing_age() -> None:
+    job = Job(listed_after=100.0, force=True)
+
+    assert job.max_age(now=102.0) == 2.0
+    assert job.max_age(now=160.0) == 60.0
+    assert job.max_age(now=99.0) == 0.0
+
+
 def test_request_of_untracked_dropped() -> None:
     async def test(ticker: Ticker, recorder: Recorder, gate: Gate) -> None:
-        ticker.request("unknown", Job(max_age=2.0, force=True))
+        ticker.request("unknown", 2.0)
         ticker.track("gone", ObjectState(), body("gone", deletionTimestamp="2026-12-05T00:00:00Z"))
-        ticker.request("gone", Job(max_age=2.0, force=True))
+        ticker.request("gone", 2.0)
         await settle()
 
         assert recorder.calls == []
@@ -112,7 +123,7 @@ def test_slots_bound_concurrent_reconciles() -> None:
         recorder.release.clear()
         for uid in "abcde":
             ticker.track(uid, ObjectState(), body(uid))
-            ticker.request(uid, Job(max_age=2.0, force=True))
+            ticker.request(uid, 2.0)
         await settle()
 
         assert recorder.running == 2
@@ -125,20 +136,34 @@ def test_slots_bound_concurrent_reconciles() -> None:
     run_with(test, slots=2)
 
 
-def test_ticks_wait_behind_requests() -> None:
+def test_ticks_run_beside_requests() -> None:
     async def test(ticker: Ticker, recorder: Recorder, gate: Gate) -> None:
         recorder.release.clear()
         for uid in "abc":
             ticker.track(uid, ObjectState(busy=False), body(uid))
-        await asyncio.sleep(0.08)  # One tick queues a, b and c.
-        ticker.request("c", Job(max_age=2.0, force=True))
+        ticker.request("a", 2.0)
+        ticker.request("b", 2.0)
+        await asyncio.sleep(0.08)  # One tick queues c, whose tick has a slot of its own.
+
+        assert [uid for uid, _ in recorder.calls] == ["a", "c"]
+        assert not recorder.calls[1][1].force
+        assert 60.0 <= recorder.calls[1][1].max_age() < 61.0
+
+    run_with(test, slots=1, tick=0.05)
+
+
+def test_request_replaces_queued_tick() -> None:
+    async def test(ticker: Ticker, recorder: Recorder, gate: Gate) -> None:
+        recorder.release.clear()
+        for uid in "ab":
+            ticker.track(uid, ObjectState(busy=False), body(uid))
+        await asyncio.sleep(0.08)  # One tick queues a and b, and a takes the only tick slot.
+        ticker.request("b", 2.0)
         recorder.release.set()
         await settle()
 
-        first = recorder.calls[0]
-        assert first == ("a", Job(max_age=60.0, force=False))
-        assert ("c", Job(max_age=2.0, force=True)) in recorder.calls[:2]
-        assert ("c", Job(max_age=60.0, force=False)) not in recorder.calls
+        jobs = [(uid, job.force) for uid, job in recorder.calls]
+        assert jobs[:2] == [("a", False), ("b", True)]
 
     run_with(test, slots=1, tick=0.05)
 
@@ -147,14 +172,14 @@ def test_halt_cancels_running_reconcile() -> None:
     async def test(ticker: Ticker, recorder: Recorder, gate: Gate) -> None:
         recorder.release.clear()
         ticker.track("a", ObjectState(), body("a"))
-        ticker.request("a", Job(max_age=2.0, force=True))
+        ticker.request("a", 2.0)
         await settle()
 
         ticker.track("a", ObjectState(), body("a", deletionTimestamp="2026-12-05T00:00:00Z"))
         await settle()
 
         assert recorder.cancelled == ["a"]
-        ticker.request("a", Job(max_age=2.0, force=True))
+        ticker.request("a", 2.0)
         await settle()
         assert len(recorder.calls) == 1
 
@@ -166,11 +191,11 @@ def test_closed_gate_holds_requests() -> None:
         recorder.release.clear()
         ticker.track("a", ObjectState(), body("a"))
         ticker.track("b", ObjectState(), body("b"))
-        ticker.request("a", Job(max_age=2.0, force=True))
+        ticker.request("a", 2.0)
         await settle()
 
         gate.reason = "peer p1 has a higher priority than 5"
-        ticker.request("b", Job(max_age=2.0, force=True))
+        ticker.request("b", 2.0)
         await asyncio.sleep(0.1)  # The tick loop notices the closed gate.
         assert recorder.cancelled == ["a"]
         assert [uid for uid, _ in recorder.calls] == ["a"]
@@ -178,7 +203,8 @@ def test_closed_gate_holds_requests() -> None:
         gate.reason = None
         recorder.release.set()
         await asyncio.sleep(1.2)  # The dispatcher checks the gate again within a second.
-        assert recorder.calls[1] == ("b", Job(max_age=2.0, force=True))
+        assert recorder.calls[1][0] == "b"
+        assert recorder.calls[1][1].force
 
     run_with(test, tick=0.05)
 
@@ -188,9 +214,9 @@ def test_gone_object_is_forgotten() -> None:
         state = ObjectState()
         ticker.track("a", state, body("a"))
         state.gone = True
-        ticker.request("a", Job(max_age=2.0, force=True))
+        ticker.request("a", 2.0)
         await settle()
-        ticker.request("a", Job(max_age=2.0, force=True))
+        ticker.request("a", 2.0)
         await settle()
 
         assert len(recorder.calls) == 1
@@ -202,9 +228,11 @@ def test_tick_job_waits_for_retry_then_forces() -> None:
     state = ObjectState(busy=True, retry_at=100.0)
 
     assert tick_job(state, busy_seconds=10.0, observe_seconds=60.0, now=99.0) is None
-    assert tick_job(state, busy_seconds=10.0, observe_seconds=60.0, now=101.0) == Job(10.0, True)
+    retry = tick_job(state, busy_seconds=10.0, observe_seconds=60.0, now=101.0)
+    assert retry == Job(listed_after=91.0, force=True)
     state.retry_at, state.busy = 0.0, False
-    assert tick_job(state, busy_seconds=10.0, observe_seconds=60.0) == Job(60.0, False)
+    tick = tick_job(state, busy_seconds=10.0, observe_seconds=60.0, now=200.0)
+    assert tick == Job(listed_after=140.0, force=False)
 
 
 def test_compact_body_drops_large_metadata() -> None:

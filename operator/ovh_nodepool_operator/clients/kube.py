@@ -169,7 +169,7 @@ class PeeringFollower:
 
     def _list_and_watch(self) -> None:
         selector = f"metadata.name={self._name}"
-        listing = self._list(field_selector=selector)
+        listing = self._list(field_selector=selector, _request_timeout=30)
         items = listing.get("items") or []
         self._report_object(items[0] if items else None)
 
@@ -180,6 +180,8 @@ class PeeringFollower:
             field_selector=selector,
             resource_version=version,
             timeout_seconds=PEERING_WATCH_SECONDS,
+            # A connection that dies without a reset would otherwise block the thread forever.
+            _request_timeout=PEERING_WATCH_SECONDS + 30,
         ):
             if self._stopped.is_set():
                 watch.stop()  # type: ignore[no-untyped-call]

@@ -99,7 +99,9 @@ async def _find_pool(
             return None
 
     # Only the intent was recorded: the POST may or may not have reached OVH.
-    snapshot = await runtime.observer.snapshot(api, spec.project_id, spec.kube_id, max_age=0)
+    snapshot = await runtime.observer.snapshot(
+        api, spec.project_id, spec.kube_id, pool_name=str(intent), max_age=0
+    )
     return snapshot.by_name(str(intent))
 
 
@@ -122,7 +124,7 @@ async def _delete(
         await api.delete_pool(obj.spec.project_id, obj.spec.kube_id, pool.id)
     except errors.PoolNotFoundError:
         return
-    runtime.observer.mark_written(api, obj.spec.project_id, obj.spec.kube_id)
+    runtime.observer.mark_written(api, obj.spec.project_id, obj.spec.kube_id, obj.pool_name)
     state.delete_requested_at = time.monotonic()
 
     message = f"Deleting OVH node pool {pool.name} (id {pool.id})."

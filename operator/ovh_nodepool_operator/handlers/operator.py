@@ -42,8 +42,8 @@ RESOURCE = (API_GROUP, API_VERSION, PLURAL)
 FINALIZER = f"{API_GROUP}/finalizer"
 KOPF_PREFIX = f"kopf.{API_GROUP}"
 WORKER_THREADS = 8
-# Reconciles that run at once; the others wait as entries in the ticker's queues.
-RECONCILE_SLOTS = 64
+# Requests that run at once, and as many ticks. The others wait as entries in the queues.
+RECONCILE_SLOTS = 32
 
 
 @kopf.on.startup()
@@ -213,7 +213,7 @@ def _request(body: kopf.Body, memo: kopf.Memo, max_age: float) -> None:
     state = object_state(memo)
     state.retry_at = 0.0
     ticker.track(_uid(body), state, body)
-    ticker.request(_uid(body), Job(max_age=max_age, force=True))
+    ticker.request(_uid(body), max_age)
     ticker.start()
 
 
@@ -227,7 +227,7 @@ def _build_ticker(memo: kopf.Memo, kopf_settings: kopf.OperatorSettings, gate: G
             tracked.state.retry_at = 0.0
         claims = _claims(body, memo["pool_claims"])
         await reconciler.reconcile(
-            body, tracked.state, logger, max_age=job.max_age, force=job.force, claims=claims
+            body, tracked.state, logger, max_age=job.max_age(), force=job.force, claims=claims
         )
 
     def tick(state: ObjectState) -> Job | None:

@@ -126,7 +126,7 @@ class Reconciler:
         )
         api = self.runtime.api_for(credentials)
         snapshot = await self.runtime.observer.snapshot(
-            api, obj.spec.project_id, obj.spec.kube_id, max_age=max_age
+            api, obj.spec.project_id, obj.spec.kube_id, pool_name=obj.pool_name, max_age=max_age
         )
         if not force and snapshot.version == state.seen_version:
             return None
@@ -277,7 +277,7 @@ class Reconciler:
             if earlier_try:
                 # OVH may reject the name because the earlier try's POST created the pool.
                 snapshot = await self.runtime.observer.snapshot(
-                    api, spec.project_id, spec.kube_id, max_age=0
+                    api, spec.project_id, spec.kube_id, pool_name=obj.pool_name, max_age=0
                 )
                 pool = snapshot.by_name(obj.pool_name)
                 if pool is not None:
@@ -288,7 +288,7 @@ class Reconciler:
             cleared = {"nodePoolName": None, "createRequestedAt": None}
             await self.runtime.kube.patch_status(obj.namespace, obj.name, cleared)
             raise
-        self.runtime.observer.mark_written(api, spec.project_id, spec.kube_id)
+        self.runtime.observer.mark_written(api, spec.project_id, spec.kube_id, obj.pool_name)
         recorded = {"nodePoolId": created.id, "createRequestedAt": None}
         await self.runtime.kube.patch_status(obj.namespace, obj.name, recorded)
 
@@ -343,7 +343,7 @@ class Reconciler:
 
         spec = obj.spec
         await api.update_pool(spec.project_id, spec.kube_id, pool.id, plan.body)
-        self.runtime.observer.mark_written(api, spec.project_id, spec.kube_id)
+        self.runtime.observer.mark_written(api, spec.project_id, spec.kube_id, obj.pool_name)
 
         # The spec was already applied once, so a difference now was made outside the operator.
         drifted = obj.status.get("observedGeneration") == obj.generation and _was_ready(obj)

@@ -40,25 +40,29 @@ class Snapshot:
 class _Observation:
     snapshot: Snapshot | None = None
     inflight: asyncio.Future[Snapshot] | None = None
-    written_at: float = 0.0
+    # When the operator last wrote to each pool of the cluster, by pool name.
+    written_at: dict[str, float] = field(default_factory=dict)
     version: int = 0
 
 
 class ClusterObserver:
     """Share one `GET .../nodepool` per cluster among every object of that cluster.
 
-    A listing serves callers while it is younger than the age they accept and newer than the
-    last write the operator made to that cluster. Callers that arrive while a listing is in
-    flight wait for it instead of sending their own.
+    A listing serves a caller while it is younger than the age the caller accepts and newer
+    than the operator's last write to the caller's pool. Callers that arrive while a listing is
+    in flight wait for it instead of sending their own.
     """
 
     def __init__(self) -> None:
         self._observations: dict[tuple[str, str, str], _Observation] = {}
 
     async def snapshot(
-        self, api: OvhApi, project_id: str, kube_id: str, *, max_age: float
+        self, api: OvhApi, project_id: str, kube_id: str, *, pool_name: str, max_age: float
     ) -> Snapshot:
-        """Return a listing of the cluster's pools no older than `max_age` seconds."""
+        """Return a listing of the cluster's pools no older than `max_age` seconds.
+
+        The listing is also newer than the last write to the pool named `pool_name`.
+        """
         key = (api.identity, project_id, kube_id)
         observation = self._observations.setdefault(key, _Observation())
         cached = observation.snapshot
@@ -66,7 +70,7 @@ class ClusterObserver:
         if (
             cached is not None
             and now - cached.fetched_at <= max_age
-            and cached.fetched_at >= observation.written_at
+            and cached.fetched_at >= observation.written_at.get(pool_name, 0.0)
         ):
             return cached
 
@@ -76,10 +80,11 @@ class ClusterObserver:
             )
         return await asyncio.shield(observation.inflight)
 
-    def mark_written(self, api: OvhApi, project_id: str, kube_id: str) -> None:
-        """Note a write to the cluster, so the next caller gets a listing made after it."""
+    def mark_written(self, api: OvhApi, project_id: str, kube_id: str, pool_name: str) -> None:
+        """Note a write to a pool, so the pool's next reader gets a listing made after it."""
         key = (api.identity, project_id, kube_id)
-        self._observations.setdefault(key, _Observation()).written_at = time.monotonic()
+        observation = self._observations.setdefault(key, _Observation())
+        observation.written_at[pool_name] = time.monotonic()
 
     async def _fetch(
         self, observation: _Observation, api: OvhApi, project_id: str, kube_id: str

@@ -2,8 +2,8 @@
 
 A Kopf daemon costs each object a task, its stack and a retained copy of the whole body. The
 ticker keeps a compact body per object and runs a reconcile only while one is due. Handlers'
-requests (a new or changed spec, a resume) go before the ticks, at most `slots` run at once,
-and nothing starts while the gate says that another operator instance has the right to act.
+requests (a new or changed spec, a resume) and the ticks each run at most `slots` at once, and
+nothing starts while the gate reports that another operator instance has the right to act.
 """
 
 from __future__ import annotations
@@ -43,12 +43,20 @@ class OpenGate:
         return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Job:
-    """One reconcile to run: the oldest listing it accepts, and whether to force it."""
+    """One reconcile to run: the oldest listing time it accepts, and whether to force it.
 
-    max_age: float
+    `listed_after` is a time.monotonic() reading. A request keeps the listing age it asked for
+    at the time it was made, so requests that wait in the queue share one listing.
+    """
+
+    listed_after: float
     force: bool
+
+    def max_age(self, now: float | None = None) -> float:
+        """Return the oldest listing age, in seconds, that this job accepts now."""
+        return max(0.0, (time.monotonic() if now is None else now) - self.listed_after)
 
 
 @dataclass
@@ -60,15 +68,32 @@ class Tracked:
     deleting: bool = False
 
 
+@dataclass
+class _Lane:
+    """Queued jobs of one kind, with the slots that bound how many run at once."""
+
+    jobs: dict[str, Job]
+    slots: asyncio.Semaphore
+    ready: asyncio.Event
+
+
 # Runs one reconcile of an object with the job that the ticker supplies.
 RunFn = Callable[[Tracked, Job], Awaitable[None]]
 # Returns the job of a periodic tick, or None when the object needs none now.
 TickFn = Callable[[ObjectState], Job | None]
 
 
+def _lane(slots: int) -> _Lane:
+    return _Lane(jobs={}, slots=asyncio.Semaphore(slots), ready=asyncio.Event())
+
+
 @dataclass
 class Ticker:
-    """Loop that ticks every tracked object and runs handlers' requests first, a few at once."""
+    """Loop that ticks every tracked object and runs handlers' requests, a few at once.
+
+    Requests and ticks have their own slots, so a queue of creations never delays the tick that
+    reports an earlier pool as ready, and ticks never delay a request.
+    """
 
     run: RunFn
     tick_job: TickFn
@@ -76,15 +101,16 @@ class Ticker:
     tick_seconds: float
     slots: int
     _objects: dict[str, Tracked] = field(default_factory=dict)
-    _requests: dict[str, Job] = field(default_factory=dict)
-    _due: dict[str, Job] = field(default_factory=dict)
     _running: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _paused_for: str | None = None
 
+    def __post_init__(self) -> None:
+        self._requests = _lane(self.slots)
+        self._ticks = _lane(self.slots)
+
     def start(self) -> None:
-        """Start the tick loop and the dispatcher, once.
+        """Start the tick loop and the dispatchers, once.
 
         Kopf's per-object context reaches the reconciles through these tasks, so the first
         handler call starts them, not the startup handler: Kopf posts Events from there.
@@ -92,7 +118,8 @@ class Ticker:
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._tick_loop(), name="ovhnp-ticks"),
-                asyncio.create_task(self._dispatch(), name="ovhnp-dispatcher"),
+                asyncio.create_task(self._dispatch(self._requests), name="ovhnp-requests"),
+                asyncio.create_task(self._dispatch(self._ticks), name="ovhnp-tick-jobs"),
             ]
 
     async def stop(self) -> None:
@@ -127,27 +154,31 @@ class Ticker:
         tracked = self._objects.get(uid)
         if tracked is not None:
             tracked.deleting = True
-        self._requests.pop(uid, None)
-        self._due.pop(uid, None)
+        self._requests.jobs.pop(uid, None)
+        self._ticks.jobs.pop(uid, None)
         running = self._running.get(uid)
         if running is not None:
             running.cancel()
 
-    def request(self, uid: str, job: Job) -> None:
-        """Queue a forced reconcile. Of two pending requests, the fresher listing wins."""
+    def request(self, uid: str, max_age: float) -> None:
+        """Queue a forced reconcile with a listing at most `max_age` seconds older than now.
+
+        Of two pending requests, the one that needs the newer listing wins.
+        """
         tracked = self._objects.get(uid)
         if tracked is None or tracked.deleting:
             return
-        pending = self._requests.get(uid)
+        listed_after = time.monotonic() - max_age
+        pending = self._requests.jobs.get(uid)
         if pending is not None:
-            job = Job(max_age=min(job.max_age, pending.max_age), force=True)
-        self._requests[uid] = job
-        self._due.pop(uid, None)
-        self._ready.set()
+            listed_after = max(listed_after, pending.listed_after)
+        self._requests.jobs[uid] = Job(listed_after=listed_after, force=True)
+        self._ticks.jobs.pop(uid, None)
+        self._requests.ready.set()
 
     def pending(self) -> int:
         """Return how many requests and ticks wait for a slot."""
-        return len(self._requests) + len(self._due)
+        return len(self._requests.jobs) + len(self._ticks.jobs)
 
     async def _tick_loop(self) -> None:
         while True:
@@ -164,28 +195,27 @@ class Ticker:
         for uid, tracked in self._objects.items():
             if tracked.deleting or uid in self._running:
                 continue
-            if uid in self._requests or uid in self._due:
+            if uid in self._requests.jobs or uid in self._ticks.jobs:
                 continue
             job = self.tick_job(tracked.state)
             if job is not None:
-                self._due[uid] = job
-        if self._due:
-            self._ready.set()
+                self._ticks.jobs[uid] = job
+        if self._ticks.jobs:
+            self._ticks.ready.set()
 
-    async def _dispatch(self) -> None:
-        slots = asyncio.Semaphore(self.slots)
+    async def _dispatch(self, lane: _Lane) -> None:
         while True:
-            await slots.acquire()
-            uid, job = await self._next()
+            await lane.slots.acquire()
+            uid, job = await self._next(lane)
             task = asyncio.create_task(self._run_one(uid, job), name=f"ovhnp-reconcile-{uid}")
             self._running[uid] = task
-            task.add_done_callback(functools.partial(self._finished, uid, slots))
+            task.add_done_callback(functools.partial(self._finished, uid, lane))
 
-    def _finished(self, uid: str, slots: asyncio.Semaphore, _task: asyncio.Task[None]) -> None:
+    def _finished(self, uid: str, lane: _Lane, _task: asyncio.Task[None]) -> None:
         self._running.pop(uid, None)
-        slots.release()
-        if uid in self._requests:
-            self._ready.set()  # A request arrived while this object's reconcile ran.
+        lane.slots.release()
+        if uid in self._requests.jobs:
+            self._requests.ready.set()  # A request arrived while this object's reconcile ran.
 
     async def _run_one(self, uid: str, job: Job) -> None:
         tracked = self._objects.get(uid)
@@ -202,22 +232,15 @@ class Ticker:
             self._running.pop(uid, None)  # This task ends now; forgetting must not cancel it.
             self.forget(uid)
 
-    async def _next(self) -> tuple[str, Job]:
+    async def _next(self, lane: _Lane) -> tuple[str, Job]:
         while True:
             if self._check_gate() is None:
-                item = self._pop()
-                if item is not None:
-                    return item
-                self._ready.clear()
+                for uid in lane.jobs:
+                    if uid not in self._running:
+                        return uid, lane.jobs.pop(uid)
+                lane.ready.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), timeout=GATE_RECHECK_SECONDS)
-
-    def _pop(self) -> tuple[str, Job] | None:
-        for queue in (self._requests, self._due):
-            for uid in queue:
-                if uid not in self._running:
-                    return uid, queue.pop(uid)
-        return None
+                await asyncio.wait_for(lane.ready.wait(), timeout=GATE_RECHECK_SECONDS)
 
     def _check_gate(self) -> str | None:
         reason = self.gate.pause_reason()
@@ -259,8 +282,9 @@ def tick_job(
     """Return the job of a tick: none while a retry waits, forced once the retry is due."""
     if state.lock.locked():
         return None
+    now = time.monotonic() if now is None else now
     retrying = state.retry_at > 0.0
-    if retrying and (time.monotonic() if now is None else now) < state.retry_at:
+    if retrying and now < state.retry_at:
         return None
     max_age = busy_seconds if state.busy else observe_seconds
-    return Job(max_age=max_age, force=retrying)
+    return Job(listed_after=now - max_age, force=retrying)
