@@ -221,7 +221,7 @@ def test_render_default_deployment(helm: Path) -> None:
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]  # noqa: S108
     assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
-    assert container["resources"]["limits"]["memory"] == "384Mi"
+    assert container["resources"]["limits"]["memory"] == "320Mi"
     assert env["OVHNP_HEALTH_PORT"]["value"] == "8080"
     assert env["OVHNP_METRICS_PORT"]["value"] == "9090"
     assert "OVHNP_NAMESPACES" not in env
