@@ -263,10 +263,23 @@ class Reconciler:
         # Record the intent first: a restart after the POST then finds the pool by this name.
         # An intent left by an earlier try means that try's POST may still reach OVH.
         earlier_try = obj.status.get("nodePoolName") == obj.pool_name
+        now = datetime.now(UTC)
+        message = f"Creating OVH node pool {obj.pool_name} in cluster {spec.kube_id}."
+        creating = Verdict("Reconciling", "Creating", message)
         intent = {
             "nodePoolName": obj.pool_name,
             "nodePoolId": None,
-            "createRequestedAt": timestamp(datetime.now(UTC)),
+            "createRequestedAt": timestamp(now),
+            # Ready stays False from here on, so that a crash during the POST leaves no Ready
+            # condition of a deleted pool next to the id of the new one.
+            "observedGeneration": obj.generation,
+            "conditions": build_conditions(
+                creating,
+                generation=obj.generation,
+                previous=obj.status.get("conditions") or [],
+                now=now,
+                paused=obj.paused,
+            ),
         }
         await self.runtime.kube.patch_status(obj.namespace, obj.name, intent)
         try:
