@@ -32,7 +32,7 @@ from benchmarks.environment import (
     Topology,
     prepare_control_plane,
 )
-from benchmarks.phases import RESUMED_LINE, Bench, RateLimit
+from benchmarks.phases import RESUMED_LINE, Bench, RateLimit, wait_for_log_lines
 from benchmarks.probes import AuditLog, memory_kib
 from kube_control_plane.controlplane import ControlPlane
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
         operator.stop()
         operator.start()
-        wait_for_resume(operator, args.objects)
+        wait_for_log_lines(bench, RESUMED_LINE, args.objects, timeout=300.0)
         time.sleep(args.settle)
         readings["restarted_peak_rss_mib"] = rss_mib(operator.pid, "VmHWM")
     finally:
@@ -110,15 +110,6 @@ def main(argv: list[str] | None = None) -> int:
 def rss_mib(pid: int, key: str) -> float:
     """Return a memory reading of /proc/PID/status in MiB."""
     return round(memory_kib(pid, key) / 1024, 1)
-
-
-def wait_for_resume(operator: OperatorProcess, count: int, timeout: float = 300.0) -> None:
-    """Wait until the restarted operator has resumed `count` objects."""
-    deadline = time.monotonic() + timeout
-    while operator.new_log().count(RESUMED_LINE) < count:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the operator resumed fewer than {count} objects in {timeout} s")
-        time.sleep(0.5)
 
 
 if __name__ == "__main__":

@@ -354,7 +354,7 @@ def measure_restart(bench: Bench, quiet_seconds: float) -> dict[str, Any]:
     bench.operator.start()
     meter = bench.watch_operator()
     meter.begin("restart")
-    resumed = _wait_for_log_lines(bench, RESUMED_LINE, bench.objects, timeout=900.0)
+    resumed = wait_for_log_lines(bench, RESUMED_LINE, bench.objects, timeout=900.0)
     all_resumed = time.time()
     time.sleep(quiet_seconds)
     finished = time.time()
@@ -382,7 +382,8 @@ def measure_restart(bench: Bench, quiet_seconds: float) -> dict[str, Any]:
     }
 
 
-def _wait_for_log_lines(bench: Bench, text: str, count: int, timeout: float) -> int:
+def wait_for_log_lines(bench: Bench, text: str, count: int, timeout: float) -> int:
+    """Wait until the operator's current run has logged `text` `count` times; return the count."""
     deadline = time.monotonic() + timeout
     found = 0
     while time.monotonic() < deadline:

@@ -209,11 +209,11 @@ def test_closed_gate_holds_requests() -> None:
     run_with(test, tick=0.05)
 
 
-def test_gone_object_is_forgotten() -> None:
+def test_deleted_object_forgotten() -> None:
     async def test(ticker: Ticker, recorder: Recorder, gate: Gate) -> None:
         state = ObjectState()
         ticker.track("a", state, body("a"))
-        state.gone = True
+        state.deleted = True
         ticker.request("a", 2.0)
         await settle()
         ticker.request("a", 2.0)

@@ -210,9 +210,8 @@ async def resume(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 
 def _request(body: kopf.Body, memo: kopf.Memo, max_age: float) -> None:
     ticker = _ticker(memo)
-    state = object_state(memo)
-    state.retry_at = 0.0
-    ticker.track(_uid(body), state, body)
+    # The forced reconcile clears a pending retry when it runs.
+    ticker.track(_uid(body), object_state(memo), body)
     ticker.request(_uid(body), max_age)
     ticker.start()
 

@@ -505,7 +505,7 @@ def _stop_when_gone(
     except errors.ObjectGoneError:
         # Deleted without this instance seeing it, e.g. while a peer had the right to act.
         logger.info("Stopped following the object: it no longer exists.")
-        state.gone = True
+        state.deleted = True
 
 
 def check_ownership(obj: NodePoolObject, claims: Collection[Claim]) -> None:

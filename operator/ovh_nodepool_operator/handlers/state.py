@@ -23,8 +23,8 @@ class ObjectState:
     seen_version: int = -1
     last_verdict: tuple[str, str] | None = None
     delete_requested_at: float | None = None
-    # Set when a status write found the object deleted; the ticker then forgets it.
-    gone: bool = False
+    # Set when a status write found the object deleted. The ticker then stops following it.
+    deleted: bool = False
 
 
 def object_state(memo: kopf.Memo) -> ObjectState:

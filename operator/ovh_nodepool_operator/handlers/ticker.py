@@ -228,19 +228,23 @@ class Ticker:
         except Exception:
             # The reconciler reports its own errors, so this is a bug: keep the trace.
             LOGGER.exception(f"Reconcile of object {uid} failed unexpectedly.")
-        if tracked.state.gone:
+        if tracked.state.deleted:
             self._running.pop(uid, None)  # This task ends now; forgetting must not cancel it.
             self.forget(uid)
 
     async def _next(self, lane: _Lane) -> tuple[str, Job]:
         while True:
-            if self._check_gate() is None:
+            paused = self._check_gate() is not None
+            if not paused:
                 for uid in lane.jobs:
                     if uid not in self._running:
                         return uid, lane.jobs.pop(uid)
                 lane.ready.clear()
+
+            # An open gate needs no polling: new work sets `ready`, which checks the gate again.
+            timeout = GATE_RECHECK_SECONDS if paused else None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lane.ready.wait(), timeout=GATE_RECHECK_SECONDS)
+                await asyncio.wait_for(lane.ready.wait(), timeout=timeout)
 
     def _check_gate(self) -> str | None:
         reason = self.gate.pause_reason()
@@ -257,20 +261,20 @@ class Ticker:
 def compact_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Return the parts of an object's body that reconciles read, without the large rest."""
     metadata = body.get("metadata") or {}
-    kept: dict[str, Any] = {key: metadata[key] for key in KEPT_METADATA if key in metadata}
+    compact: dict[str, Any] = {key: metadata[key] for key in KEPT_METADATA if key in metadata}
     annotations = {
         key: value
         for key, value in (metadata.get("annotations") or {}).items()
         if not key.startswith(DROPPED_ANNOTATION_PREFIXES)
     }
     if annotations:
-        kept["annotations"] = annotations
+        compact["annotations"] = annotations
     if metadata.get("deletionTimestamp"):
-        kept["deletionTimestamp"] = metadata["deletionTimestamp"]
+        compact["deletionTimestamp"] = metadata["deletionTimestamp"]
     return {
         "apiVersion": body.get("apiVersion"),
         "kind": body.get("kind"),
-        "metadata": kept,
+        "metadata": compact,
         "spec": body.get("spec") or {},
         "status": body.get("status") or {},
     }
